@@ -1,0 +1,183 @@
+"""JSONL: the native, streamable trace format.
+
+A file holds one or more traces. Each line is a JSON object with a ``type``:
+
+- ``trace``: a whole trace (``Trace.to_dict()``), optionally with an ``annotation`` (an AnnotatedTrace);
+- ``run_start`` / ``step`` / ``run_end``: the streamed form written live by :class:`JsonlSink`, one line
+  per finished step, appended and flushed, so a process killed mid-run leaves a readable partial trace.
+
+Readers accept a truncated last line (a crash mid-write) and reassemble streamed runs by ``run_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..trace import AnnotatedTrace, Step, Trace, TraceError
+
+__all__ = ["JsonlSink", "dumps", "read_jsonl", "write_jsonl"]
+
+
+def dumps(item: Trace | AnnotatedTrace) -> str:
+    """One JSONL line (no newline) holding a whole trace or annotated trace."""
+    d = item.to_dict()
+    d["type"] = "trace"
+    return json.dumps(d, ensure_ascii=False)
+
+
+def write_jsonl(items: list[Trace | AnnotatedTrace] | Trace | AnnotatedTrace, path: str | Path) -> Path:
+    """Write traces to ``path`` atomically (a temp file renamed over it): nothing is half written."""
+    if isinstance(items, (Trace, AnnotatedTrace)):
+        items = [items]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [dumps(t) for t in items]  # serialise everything before touching the file
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_jsonl(path: str | Path) -> list[Trace | AnnotatedTrace]:
+    """Read every trace in a JSONL file; errors are :class:`TraceError` naming the file, line and field."""
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise TraceError(f"not UTF-8 text: {e.reason}", file=str(path)) from None
+    return parse_jsonl(raw, str(path))
+
+
+def parse_jsonl(raw: str, name: str = "<jsonl>") -> list[Trace | AnnotatedTrace]:
+    """Parse JSONL text (see the module docstring for the line types)."""
+    lines = raw.split("\n")
+    out: list[Trace | AnnotatedTrace] = []
+    streams: dict[str, dict[str, Any]] = {}
+    order: list[Any] = []
+    last = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as e:
+            if i == last:  # a truncated last line: the writer died mid-line; keep what came before
+                break
+            raise TraceError(f"line {i + 1}: malformed JSON ({e})", file=name) from None
+        if not isinstance(obj, dict):
+            raise TraceError(f"line {i + 1}: expected an object, got {type(obj).__name__}", file=name)
+        kind = obj.get("type", "trace")
+        try:
+            if kind == "trace":
+                body = {k: v for k, v in obj.items() if k != "type"}
+                item: Trace | AnnotatedTrace = (
+                    AnnotatedTrace.from_dict(body) if "annotation" in body else Trace.from_dict(body)
+                )
+                out.append(item)
+                order.append(item)
+            elif kind in ("run_start", "step", "run_end"):
+                rid = obj.get("run_id")
+                if not isinstance(rid, str):
+                    raise TraceError("missing or not a string", field="run_id")
+                st = streams.get(rid)
+                if st is None:
+                    st = streams[rid] = {"header": {"run_id": rid}, "steps": {}, "end": None}
+                    order.append(rid)
+                if kind == "run_start":
+                    st["header"] = {k: v for k, v in obj.items() if k != "type"}
+                elif kind == "step":
+                    s = Step.from_dict(obj.get("step"), position=None)
+                    st["steps"][s.index] = s
+                else:
+                    st["end"] = obj
+            else:
+                raise TraceError(f"unknown line type {kind!r}", field="type")
+        except TraceError as e:
+            raise TraceError(f"line {i + 1}: {e.reason}", file=name, field=e.field, step=e.step) from None
+    # assemble streamed runs (possibly partial) in first-seen order
+    result: list[Trace | AnnotatedTrace] = []
+    for key in order:
+        if not isinstance(key, str):
+            result.append(key)
+            continue
+        st = streams[key]
+        d = dict(st["header"])
+        idx = sorted(st["steps"])
+        steps = [st["steps"][i] for i in idx]
+        if idx != list(range(len(idx))):
+            # a crash can lose the steps still open; renumber densely, keep the original index
+            remap = {old: new for new, old in enumerate(idx)}
+            for s in steps:
+                s.metadata.setdefault("original_index", s.index)
+                s.index = remap[s.index]
+                s.parent = remap.get(s.parent) if s.parent is not None else None
+        d["steps"] = [s.to_dict() for s in steps]
+        end = st["end"]
+        if end is None:
+            d.setdefault("metadata", {})
+            d["metadata"] = dict(d["metadata"] or {}, partial=True)
+        else:
+            for k in ("outcome", "final_answer", "ground_truth", "agents", "task"):
+                if end.get(k) is not None:
+                    d[k] = end[k]
+            if isinstance(end.get("metadata"), dict):
+                d["metadata"] = end["metadata"]
+        try:
+            result.append(Trace.from_dict(d))
+        except TraceError as e:
+            raise e.with_file(name) from None
+    return result
+
+
+class JsonlSink:
+    """Streams runs to a JSONL file as they happen: a line per run start, finished step and run end.
+
+    Every line is appended and flushed (and fsynced when ``fsync``), so a crash loses at most the
+    steps still open. Thread-safe.
+    """
+
+    def __init__(self, path: str | Path, *, fsync: bool = False) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
+        self._lock = threading.Lock()
+        self._fh: Any = None
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        line = json.dumps(obj, ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            if self._fh is None or self._fh.closed:
+                self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            self._fh.write(line)
+            self._fh.flush()
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+
+    def on_run_start(self, trace: Trace) -> None:
+        d = trace.to_dict()
+        d.pop("steps")
+        self._write({"type": "run_start", **d})
+
+    def on_step(self, trace: Trace, step: Step) -> None:
+        self._write({"type": "step", "run_id": trace.run_id, "step": step.to_dict()})
+
+    def on_run_end(self, trace: Trace) -> None:
+        self._write(
+            {
+                "type": "run_end",
+                "run_id": trace.run_id,
+                "outcome": trace.outcome,
+                "final_answer": trace.final_answer,
+                "agents": trace.agents,
+                "metadata": trace.metadata,
+            }
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()

@@ -1,0 +1,103 @@
+"""The adapter contract: three pluggy hooks that every framework plugin implements, and the plugin manager.
+
+A plugin is a module or object with ``@hookimpl``-decorated functions, registered under the
+entry-point group ``agentracer``. Each hook answers ``None`` when the system is not the plugin's, so
+the first plugin that recognises a system handles it (``firstresult``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
+    from .trace import Trace
+
+__all__ = ["PluginInfo", "hookimpl", "hookspec", "get_plugin_manager", "list_plugins"]
+
+PROJECT = "agentracer"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+log = logging.getLogger(__name__)
+
+
+class AgentracerSpec:
+    """Hook specifications (the only contract an adapter implements)."""
+
+    @hookspec(firstresult=True)
+    def agentracer_wrap(self, system: Any, recorder: Recorder) -> Any:
+        """Instrument ``system`` so that its runs report to ``recorder``; return it, or None if not yours."""
+
+    @hookspec(firstresult=True)
+    def agentracer_fork(self, system: Any, trace: Trace, step: int, replacement: str) -> Any:
+        """Return a runnable (zero-argument callable) resuming ``trace`` at ``step`` with its output replaced."""
+
+    @hookspec(firstresult=True)
+    def agentracer_inject_feedback(self, system: Any, agent: str, text: str) -> Any:
+        """Tell ``agent`` of ``system`` the feedback ``text`` for its next runs; return the system, or None."""
+
+    @hookspec
+    def agentracer_plugin_info(self) -> dict[str, Any]:
+        """Describe the plugin: ``{"name", "framework", "distribution"}`` (used by ``agentracer plugins``)."""
+
+
+class PluginInfo(dict):
+    """One installed plugin: name, framework, framework distribution, its version and whether installed."""
+
+
+_PM: pluggy.PluginManager | None = None
+
+
+def get_plugin_manager(*, reload: bool = False) -> pluggy.PluginManager:
+    """The process-wide plugin manager, with every ``agentracer`` entry-point plugin loaded.
+
+    A plugin that fails to import is logged and skipped, never fatal.
+    """
+    global _PM
+    if _PM is not None and not reload:
+        return _PM
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(AgentracerSpec)
+    for ep in importlib.metadata.entry_points(group=PROJECT):
+        if pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as e:  # a broken plugin must not break instrumentation of others
+            log.warning("agentracer: plugin %r failed to load: %s", ep.name, e)
+            continue
+        try:
+            pm.register(plugin, name=ep.name)
+        except ValueError as e:
+            log.warning("agentracer: plugin %r not registered: %s", ep.name, e)
+    _PM = pm
+    return pm
+
+
+def list_plugins() -> list[PluginInfo]:
+    """Installed plugins, each with its framework's distribution, version and whether it is installed."""
+    pm = get_plugin_manager()
+    out: list[PluginInfo] = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda kv: kv[0]):
+        info: dict[str, Any] = {"name": name, "framework": name, "distribution": None}
+        impl = getattr(plugin, "agentracer_plugin_info", None)
+        if callable(impl):
+            try:
+                info.update(impl() or {})
+            except Exception as e:
+                log.warning("agentracer: plugin %r info failed: %s", name, e)
+        dist = info.get("distribution")
+        version = None
+        if dist:
+            try:
+                version = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                version = None
+        info["version"] = version
+        info["installed"] = version is not None if dist else bool(info.get("installed", False))
+        out.append(PluginInfo(info))
+    return out

@@ -1,0 +1,809 @@
+"""Turns adapter events into OpenTelemetry spans and a :class:`~agentracer.trace.Trace`, side by side.
+
+Plugins call :meth:`Recorder.start_run`, :meth:`Recorder.begin_step`, :meth:`Recorder.begin_llm` and
+:meth:`Recorder.begin_tool`; each returns a handle whose ``end(...)`` closes the span and the Step.
+Every public method is *safe*: an exception inside the recorder is logged and swallowed, and a no-op
+handle is returned, so instrumentation never breaks the host run.
+
+The record/replay LLM layer (:class:`ReplayLLM`) serves recorded responses back by call key, so that a
+fork reproduces the prefix of a run exactly and only the suffix is generated afresh.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from .trace import Step, Trace
+
+__all__ = [
+    "NullHandle",
+    "Recorder",
+    "ReplayLLM",
+    "Run",
+    "Sink",
+    "StepHandle",
+    "capture_content_default",
+    "last_trace",
+    "llm_call_key",
+    "safe",
+]
+
+log = logging.getLogger("agentracer")
+F = TypeVar("F", bound=Callable[..., Any])
+
+SCOPE = "agentracer"
+_current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("agentracer_run", default=None)
+_current_step: contextvars.ContextVar[StepHandle | None] = contextvars.ContextVar("agentracer_step", default=None)
+_LAST: deque[Trace] = deque(maxlen=1)
+
+
+def last_trace() -> Trace | None:
+    """The trace of the most recent run that finished in this process (any recorder), or None."""
+    return _LAST[-1] if _LAST else None
+
+
+def capture_content_default() -> bool:
+    """Whether message content goes on spans when the caller did not say.
+
+    Follows the OTel GenAI guidance: ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` opts in;
+    the default is off because prompts and outputs can hold personal data and secrets.
+    """
+    import os
+
+    return os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
+
+
+def safe(default: Any = None) -> Callable[[F], F]:
+    """Decorator: log any exception raised by the wrapped function and return ``default`` instead."""
+
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception:  # instrumentation must never raise into the host
+                log.exception("agentracer: internal error in %s (ignored; the host run continues)", fn.__qualname__)
+                return default
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=str))
+
+
+def llm_call_key(agent: str | None, model: str | None, messages: Any) -> str:
+    """Stable key of an LLM call: a hash of the agent, the model and the canonical prompt messages."""
+    blob = json.dumps([agent or "", model or "", messages], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+class ReplayLLM:
+    """Record/replay store of LLM responses, keyed by :func:`llm_call_key` and occurrence.
+
+    Built from a recorded trace with :meth:`from_trace`; ``upto_step`` limits what is served to the calls
+    recorded before that step (the fork prefix). :meth:`lookup` returns the recorded response of the
+    n-th call with a given key, or None (then the caller goes live). ``served`` and ``missed`` count.
+    """
+
+    def __init__(self, recordings: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        self._rec: dict[str, list[dict[str, Any]]] = {k: list(v) for k, v in (recordings or {}).items()}
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.served = 0
+        self.missed = 0
+        self.served_steps: list[int] = []
+
+    @classmethod
+    def from_trace(cls, trace: Trace, upto_step: int | None = None) -> ReplayLLM:
+        """Collect the recorded responses of ``trace`` whose step index is < ``upto_step`` (all if None)."""
+        rec: dict[str, list[dict[str, Any]]] = {}
+        for s in trace.steps:
+            if s.kind != "llm_call" or "llm_key" not in s.replay:
+                continue
+            owner = s.parent if s.parent is not None else s.index
+            if upto_step is not None and owner >= upto_step:
+                continue
+            payload = s.replay.get("response")
+            rec.setdefault(s.replay["llm_key"], []).append(
+                {"text": s.content, "response": payload, "step": s.index, "owner": owner}
+            )
+        return cls(rec)
+
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        """The next recorded response for ``key`` (``{"text", "response", "step"}``), or None."""
+        with self._lock:
+            n = self._seen.get(key, 0)
+            self._seen[key] = n + 1
+            recs = self._rec.get(key)
+            if recs is None or n >= len(recs):
+                self.missed += 1
+                return None
+            self.served += 1
+            self.served_steps.append(recs[n]["step"])
+            return recs[n]
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._rec.values())
+
+
+class Sink(Protocol):
+    """Where finished steps and runs go as they happen (e.g. :class:`agentracer.formats.jsonl.JsonlSink`)."""
+
+    def on_run_start(self, trace: Trace) -> None: ...
+
+    def on_step(self, trace: Trace, step: Step) -> None: ...
+
+    def on_run_end(self, trace: Trace) -> None: ...
+
+
+class NullHandle:
+    """Handle returned when recording failed or is off: every method is a no-op."""
+
+    step: Step | None = None
+    index: int | None = None
+    replayed: dict[str, Any] | None = None
+
+    def end(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def set(self, **kwargs: Any) -> None:
+        return None
+
+    def __enter__(self) -> NullHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+class StepHandle:
+    """An open step: its :class:`Step`, its span, and ``end()`` to close both."""
+
+    def __init__(self, recorder: Recorder, run: Run, step: Step, span: Any, token: Any = None) -> None:
+        self.recorder = recorder
+        self.run = run
+        self.step = step
+        self.span = span
+        self._token = token
+        self._ended = False
+        self.replayed: dict[str, Any] | None = None
+
+    @property
+    def index(self) -> int:
+        return self.step.index
+
+    def set(self, **fields: Any) -> None:
+        """Update Step fields (``content``, ``tool_result``, ``metadata``...) before the step ends."""
+        self.recorder._safe_call(self._set, fields)
+
+    def _set(self, fields: dict[str, Any]) -> None:
+        for k, v in fields.items():
+            if k == "metadata":
+                self.step.metadata.update(_jsonable(v))
+            elif k == "replay":
+                self.step.replay.update(_jsonable(v))
+            else:
+                setattr(self.step, k, _jsonable(v) if k in ("tool_args", "tool_result") else v)
+
+    def end(
+        self,
+        output: Any = None,
+        *,
+        usage: dict[str, int] | None = None,
+        error: BaseException | str | None = None,
+        response: Any = None,
+        **fields: Any,
+    ) -> None:
+        """Close the step: record ``output`` (and ``usage``, ``error``, the raw ``response`` payload)."""
+        self.recorder._safe_call(self.recorder._end_step, self, output, usage, error, response, fields)
+
+    def __enter__(self) -> StepHandle:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if not self._ended:
+            self.end(error=exc)
+
+
+class Run:
+    """An active run: its :class:`Trace` under construction, its root span and its open steps."""
+
+    def __init__(self, recorder: Recorder, trace: Trace, span: Any, implicit: bool) -> None:
+        self.recorder = recorder
+        self.trace = trace
+        self.span = span
+        self.implicit = implicit
+        self.lock = threading.RLock()
+        self.open_steps: list[StepHandle] = []
+        self.llm_seen: dict[str, int] = {}
+        self.ended = False
+        self.token: Any = None
+
+    def innermost_agent_step(self) -> StepHandle | None:
+        with self.lock:
+            for h in reversed(self.open_steps):
+                if h.step.parent is None:
+                    return h
+        return None
+
+    def end(self, outcome: str | None = None, final_answer: str | None = None) -> Trace:
+        """Finish the run (see :meth:`Recorder.end_run`) and return its trace."""
+        self.recorder.end_run(self, outcome=outcome, final_answer=final_answer)
+        return self.trace
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if not self.ended:
+            self.recorder.end_run(self, error=exc)
+
+
+class Recorder:
+    """Records agent steps, LLM calls and tool calls as spans and as a :class:`Trace`.
+
+    ``tracer_provider``: the user's provider (None: the global one, which is never replaced).
+    ``capture_content``: put message content on spans (None: follow the OTel GenAI env flag). The
+    Trace itself always keeps content, redacted, because attribution reads it.
+    ``sink``: a :class:`Sink`, a path to a JSONL file (streamed, append and flush), or None.
+    ``replay``: a :class:`ReplayLLM` whose recorded responses plugins serve instead of calling the LLM.
+    """
+
+    def __init__(
+        self,
+        *,
+        tracer_provider: Any = None,
+        capture_content: bool | None = None,
+        sink: Sink | str | Path | None = None,
+        framework: str = "unknown",
+        replay: ReplayLLM | None = None,
+        redactor: Callable[[str], str] | None = None,
+        keep: int = 16,
+    ) -> None:
+        self.framework = framework
+        self.capture_content = capture_content_default() if capture_content is None else bool(capture_content)
+        self.replay = replay
+        self.traces: deque[Trace] = deque(maxlen=keep)
+        self.errors = 0
+        self._tracer_provider = tracer_provider
+        self._tracer: Any = None
+        self._runs: list[Run] = []
+        self._lock = threading.RLock()
+        self.sink = self._make_sink(sink)
+        if redactor is None:
+            from .redact import redact as redactor  # noqa: PLC0415
+        self.redact = redactor
+
+    # ------------------------------------------------------------------ plumbing
+    @staticmethod
+    def _make_sink(sink: Sink | str | Path | None) -> Sink | None:
+        if sink is None or hasattr(sink, "on_step"):
+            return sink  # type: ignore[return-value]
+        from .formats.jsonl import JsonlSink  # noqa: PLC0415
+
+        return JsonlSink(Path(sink))
+
+    @property
+    def tracer(self) -> Any:
+        if self._tracer is None:
+            from opentelemetry import trace as otel  # noqa: PLC0415
+
+            from . import __version__  # noqa: PLC0415
+
+            provider = self._tracer_provider or otel.get_tracer_provider()
+            self._tracer = provider.get_tracer(SCOPE, __version__)
+        return self._tracer
+
+    def _safe_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception:
+            self.errors += 1
+            log.exception("agentracer: internal error in %s (ignored; the host run continues)", fn.__name__)
+            return None
+
+    def _sink(self, method: str, *args: Any) -> None:
+        if self.sink is None:
+            return
+        try:
+            getattr(self.sink, method)(*args)
+        except Exception:
+            self.errors += 1
+            log.exception("agentracer: sink %s failed (ignored)", method)
+
+    # ------------------------------------------------------------------ runs
+    def start_run(
+        self,
+        task: str = "",
+        *,
+        run_id: str | None = None,
+        framework: str | None = None,
+        agents: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        ground_truth: str | None = None,
+    ) -> Run | NullHandle:
+        """Open a run (a Trace) and make it current in this context; use as a context manager or ``end()``."""
+        res = self._safe_call(self._start_run, task, run_id, framework, agents, metadata, ground_truth, False)
+        return res if res is not None else NullHandle()
+
+    def _start_run(
+        self,
+        task: str,
+        run_id: str | None,
+        framework: str | None,
+        agents: list[str] | None,
+        metadata: dict[str, Any] | None,
+        ground_truth: str | None,
+        implicit: bool,
+    ) -> Run:
+        from opentelemetry import trace as otel  # noqa: PLC0415
+
+        fw = framework or self.framework
+        tr = Trace(
+            run_id=run_id or uuid.uuid4().hex,
+            task=self.redact(task or ""),
+            framework=fw,
+            agents=list(agents or []),
+            ground_truth=ground_truth,
+            metadata=_jsonable(dict(metadata or {})),
+        )
+        tr.metadata.setdefault("started", time.time())
+        attrs = {
+            "gen_ai.operation.name": "invoke_workflow",
+            "gen_ai.provider.name": fw,
+            "gen_ai.conversation.id": tr.run_id,
+            "gen_ai.workflow.name": fw,
+            "openinference.span.kind": "CHAIN",
+            "session.id": tr.run_id,
+            "agentracer.run.id": tr.run_id,
+            "agentracer.framework": fw,
+        }
+        if self.capture_content and tr.task:
+            attrs["input.value"] = tr.task
+        span = self.tracer.start_span(f"invoke_workflow {fw}", kind=otel.SpanKind.INTERNAL, attributes=attrs)
+        run = Run(self, tr, span, implicit)
+        run.token = _current_run.set(run)
+        with self._lock:
+            self._runs.append(run)
+        self._sink("on_run_start", tr)
+        return run
+
+    def current_run(self) -> Run | None:
+        """The run active in this context, else this recorder's only open run, else None."""
+        run = _current_run.get()
+        if run is not None and run.recorder is self and not run.ended:
+            return run
+        with self._lock:
+            live = [r for r in self._runs if not r.ended]
+        return live[-1] if len(live) == 1 else None
+
+    def _run_for(self, parent: StepHandle | None) -> Run:
+        if parent is not None and isinstance(parent, StepHandle):
+            return parent.run
+        run = self.current_run()
+        if run is None:
+            run = self._start_run("", None, None, None, None, None, True)
+        return run
+
+    def end_run(
+        self,
+        run: Run | NullHandle | None = None,
+        *,
+        outcome: str | None = None,
+        final_answer: str | None = None,
+        error: BaseException | None = None,
+    ) -> Trace | None:
+        """Close ``run`` (default: the current one); returns its Trace, also kept as :func:`last_trace`."""
+        return self._safe_call(self._end_run, run, outcome, final_answer, error)
+
+    def _end_run(
+        self, run: Run | NullHandle | None, outcome: str | None, final_answer: Any, error: BaseException | None
+    ) -> Trace | None:
+        if isinstance(run, NullHandle):
+            return None
+        run = run or self.current_run()
+        if run is None or run.ended:
+            return run.trace if run else None
+        with run.lock:
+            for h in list(reversed(run.open_steps)):
+                self._end_step(h, None, None, "run ended before the step", None, {})
+            run.ended = True
+        tr = run.trace
+        if outcome is not None:
+            tr.outcome = outcome
+        if final_answer is not None:
+            tr.final_answer = self.redact(final_answer if isinstance(final_answer, str) else str(final_answer))
+        tr.metadata["ended"] = time.time()
+        if error is not None:
+            tr.metadata["error"] = f"{type(error).__name__}: {error}"
+        span = run.span
+        span.set_attribute("agentracer.outcome", tr.outcome)
+        span.set_attribute("agentracer.steps", len(tr.steps))
+        if self.capture_content and tr.final_answer:
+            span.set_attribute("output.value", tr.final_answer)
+        if error is not None:
+            span.set_attribute("error.type", type(error).__name__)
+        span.end()
+        try:
+            if _current_run.get() is run and run.token is not None:
+                _current_run.reset(run.token)
+        except ValueError:  # ended from another context
+            _current_run.set(None)
+        with self._lock:
+            if run in self._runs:
+                self._runs.remove(run)
+        self.traces.append(tr)
+        _LAST.append(tr)
+        self._sink("on_run_end", tr)
+        return tr
+
+    @contextmanager
+    def run(self, task: str = "", **kwargs: Any) -> Iterator[Run | NullHandle]:
+        """``with recorder.run(task) as run:`` — open a run, close it on exit (recording any error)."""
+        r = self.start_run(task, **kwargs)
+        try:
+            yield r
+        except BaseException as e:
+            if isinstance(r, Run):
+                self.end_run(r, error=e)
+            raise
+        else:
+            if isinstance(r, Run) and not r.ended:
+                self.end_run(r)
+
+    def last_trace(self) -> Trace | None:
+        """The trace of this recorder's most recently finished run."""
+        return self.traces[-1] if self.traces else None
+
+    # ------------------------------------------------------------------ steps
+    def begin_step(
+        self,
+        agent: str,
+        *,
+        input: Any = None,
+        role: str = "assistant",
+        kind: str = "agent_message",
+        run: Run | None = None,
+        metadata: dict[str, Any] | None = None,
+        replay: dict[str, Any] | None = None,
+        agent_id: str | None = None,
+    ) -> StepHandle | NullHandle:
+        """Open an agent step (span ``invoke_agent {agent}``); close it with ``handle.end(output)``."""
+        res = self._safe_call(self._begin_step, agent, input, role, kind, run, metadata, replay, agent_id)
+        return res if res is not None else NullHandle()
+
+    def _begin_step(
+        self,
+        agent: str,
+        input: Any,
+        role: str,
+        kind: str,
+        run: Run | None,
+        metadata: dict[str, Any] | None,
+        replay: dict[str, Any] | None,
+        agent_id: str | None,
+    ) -> StepHandle:
+        from opentelemetry import trace as otel  # noqa: PLC0415
+
+        run = run or self._run_for(None)
+        tr = run.trace
+        with run.lock:
+            prev = next((s.agent for s in reversed(tr.steps) if s.parent is None), None)
+            step = tr.add_step(
+                Step(
+                    index=0,
+                    agent=agent,
+                    role=role,
+                    kind=kind,
+                    started=time.time(),
+                    metadata=_jsonable(dict(metadata or {})),
+                    replay=_jsonable(dict(replay or {})),
+                )
+            )
+        if input is not None:
+            step.metadata["input"] = self.redact(_text(input))
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.provider.name": tr.framework,
+            "gen_ai.agent.name": agent,
+            "gen_ai.conversation.id": tr.run_id,
+            "openinference.span.kind": "AGENT",
+            "agent.name": agent,
+            "graph.node.id": agent,
+            "graph.node.parent_id": prev or "start",
+            "session.id": tr.run_id,
+            "agentracer.step.index": step.index,
+            "agentracer.step.kind": kind,
+            "agentracer.run.id": tr.run_id,
+            "agentracer.framework": tr.framework,
+        }
+        if agent_id:
+            attrs["gen_ai.agent.id"] = agent_id
+        for k, v in step.replay.items():
+            if isinstance(v, (str, int, float, bool)):
+                attrs[f"agentracer.replay.{k}"] = v
+        if self.capture_content and input is not None:
+            attrs["input.value"] = step.metadata["input"]
+        ctx = otel.set_span_in_context(run.span)
+        span = self.tracer.start_span(f"invoke_agent {agent}", context=ctx, kind=otel.SpanKind.INTERNAL, attributes=attrs)
+        h = StepHandle(self, run, step, span)
+        h._token = _current_step.set(h)
+        with run.lock:
+            run.open_steps.append(h)
+        return h
+
+    def _parent_handle(self, parent: StepHandle | None) -> StepHandle | None:
+        if isinstance(parent, StepHandle):
+            return parent
+        cur = _current_step.get()
+        if cur is not None and cur.recorder is self and not cur._ended:
+            return cur
+        run = self.current_run()
+        return run.innermost_agent_step() if run else None
+
+    def begin_llm(
+        self,
+        model: str | None,
+        *,
+        messages: Any = None,
+        agent: str | None = None,
+        parent: StepHandle | None = None,
+        provider: str | None = None,
+        key_messages: Any = None,
+    ) -> StepHandle | NullHandle:
+        """Open an LLM call (span ``chat {model}``) under the current agent step.
+
+        The call key is computed from the agent, model and ``key_messages`` (default ``messages``). If a
+        :class:`ReplayLLM` is attached and holds a recording for this call, ``handle.replayed`` is set to
+        it: the plugin must return that recorded response instead of calling the model.
+        """
+        res = self._safe_call(self._begin_llm, model, messages, agent, parent, provider, key_messages)
+        return res if res is not None else NullHandle()
+
+    def _begin_llm(
+        self, model: str | None, messages: Any, agent: str | None, parent: StepHandle | None, provider: str | None,
+        key_messages: Any,
+    ) -> StepHandle:
+        from opentelemetry import trace as otel  # noqa: PLC0415
+
+        ph = self._parent_handle(parent)
+        run = ph.run if ph else self._run_for(None)
+        agent = agent or (ph.step.agent if ph else "unknown")
+        key = llm_call_key(agent, model, key_messages if key_messages is not None else messages)
+        with run.lock:
+            occ = run.llm_seen.get(key, 0)
+            run.llm_seen[key] = occ + 1
+            step = run.trace.add_step(
+                Step(
+                    index=0,
+                    agent=agent,
+                    role="assistant",
+                    kind="llm_call",
+                    started=time.time(),
+                    parent=ph.step.index if ph else None,
+                    replay={"llm_key": key, "occurrence": occ},
+                    metadata={"model": model} if model else {},
+                )
+            )
+        if messages is not None:
+            step.metadata["messages"] = _jsonable(_redact_obj(messages, self.redact))
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider or run.trace.framework,
+            "gen_ai.request.model": model or "unknown",
+            "gen_ai.conversation.id": run.trace.run_id,
+            "gen_ai.agent.name": agent,
+            "openinference.span.kind": "LLM",
+            "llm.model_name": model or "unknown",
+            "session.id": run.trace.run_id,
+            "agentracer.step.index": step.index,
+            "agentracer.step.kind": "llm_call",
+            "agentracer.replay.llm_key": key,
+        }
+        if self.capture_content and messages is not None:
+            attrs["gen_ai.input.messages"] = json.dumps(step.metadata["messages"], ensure_ascii=False)
+            attrs["input.value"] = attrs["gen_ai.input.messages"]
+        ctx = otel.set_span_in_context(ph.span if ph else run.span)
+        span = self.tracer.start_span(f"chat {model or 'unknown'}", context=ctx, kind=otel.SpanKind.CLIENT, attributes=attrs)
+        h = StepHandle(self, run, step, span)
+        if self.replay is not None:
+            hit = self.replay.lookup(key)
+            if hit is not None:
+                h.replayed = hit
+                step.replay["served_from"] = hit.get("step")
+                span.set_attribute("agentracer.replay.served", True)
+        with run.lock:
+            run.open_steps.append(h)
+        return h
+
+    def begin_tool(
+        self,
+        tool: str,
+        *,
+        args: Any = None,
+        call_id: str | None = None,
+        agent: str | None = None,
+        parent: StepHandle | None = None,
+    ) -> StepHandle | NullHandle:
+        """Open a tool call (span ``execute_tool {tool}``) under the current agent step."""
+        res = self._safe_call(self._begin_tool, tool, args, call_id, agent, parent)
+        return res if res is not None else NullHandle()
+
+    def _begin_tool(
+        self, tool: str, args: Any, call_id: str | None, agent: str | None, parent: StepHandle | None
+    ) -> StepHandle:
+        from opentelemetry import trace as otel  # noqa: PLC0415
+
+        ph = self._parent_handle(parent)
+        run = ph.run if ph else self._run_for(None)
+        agent = agent or (ph.step.agent if ph else "unknown")
+        with run.lock:
+            step = run.trace.add_step(
+                Step(
+                    index=0,
+                    agent=agent,
+                    role="tool",
+                    kind="tool_call",
+                    tool_name=tool,
+                    tool_args=_jsonable(_redact_obj(args, self.redact)),
+                    started=time.time(),
+                    parent=ph.step.index if ph else None,
+                    metadata={"call_id": call_id} if call_id else {},
+                )
+            )
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": tool,
+            "gen_ai.tool.type": "function",
+            "gen_ai.agent.name": agent,
+            "gen_ai.conversation.id": run.trace.run_id,
+            "openinference.span.kind": "TOOL",
+            "tool.name": tool,
+            "session.id": run.trace.run_id,
+            "agentracer.step.index": step.index,
+            "agentracer.step.kind": "tool_call",
+        }
+        if call_id:
+            attrs["gen_ai.tool.call.id"] = call_id
+        if self.capture_content and args is not None:
+            attrs["gen_ai.tool.call.arguments"] = json.dumps(step.tool_args, ensure_ascii=False, default=str)
+            attrs["input.value"] = attrs["gen_ai.tool.call.arguments"]
+        ctx = otel.set_span_in_context(ph.span if ph else run.span)
+        span = self.tracer.start_span(f"execute_tool {tool}", context=ctx, kind=otel.SpanKind.INTERNAL, attributes=attrs)
+        h = StepHandle(self, run, step, span)
+        with run.lock:
+            run.open_steps.append(h)
+        return h
+
+    def _end_step(
+        self,
+        h: StepHandle,
+        output: Any,
+        usage: dict[str, int] | None,
+        error: BaseException | str | None,
+        response: Any,
+        fields: dict[str, Any],
+    ) -> None:
+        if h._ended:
+            return
+        h._ended = True
+        step, span = h.step, h.span
+        if fields:
+            h._set(fields)
+        if output is not None:
+            text = self.redact(_text(output))
+            if step.kind == "tool_call":
+                step.tool_result = _jsonable(_redact_obj(output, self.redact)) if not isinstance(output, str) else text
+                step.content = text
+            else:
+                step.content = text
+        if response is not None:
+            step.replay["response"] = _jsonable(_redact_obj(response, self.redact))
+        if usage:
+            step.usage.update({k: int(v) for k, v in usage.items() if v is not None})
+        step.ended = time.time()
+        if error is not None:
+            step.metadata["error"] = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        # spans
+        if step.usage.get("input_tokens") is not None:
+            span.set_attribute("gen_ai.usage.input_tokens", step.usage["input_tokens"])
+            span.set_attribute("llm.token_count.prompt", step.usage["input_tokens"])
+        if step.usage.get("output_tokens") is not None:
+            span.set_attribute("gen_ai.usage.output_tokens", step.usage["output_tokens"])
+            span.set_attribute("llm.token_count.completion", step.usage["output_tokens"])
+        if self.capture_content and step.content:
+            span.set_attribute("output.value", step.content)
+            if step.kind == "llm_call":
+                span.set_attribute(
+                    "gen_ai.output.messages",
+                    json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": step.content}]}]),
+                )
+            elif step.kind == "tool_call":
+                span.set_attribute("gen_ai.tool.call.result", step.content)
+        if error is not None:
+            from opentelemetry.trace import Status, StatusCode  # noqa: PLC0415
+
+            span.set_attribute("error.type", type(error).__name__ if not isinstance(error, str) else "error")
+            span.set_status(Status(StatusCode.ERROR, str(error)[:200]))
+        span.end()
+        with h.run.lock:
+            if h in h.run.open_steps:
+                h.run.open_steps.remove(h)
+        if h._token is not None:
+            try:
+                _current_step.reset(h._token)
+            except ValueError:  # closed in another context than it was opened in
+                if _current_step.get() is h:
+                    _current_step.set(None)
+        self._sink("on_step", h.run.trace, step)
+
+    @contextmanager
+    def step(self, agent: str, **kwargs: Any) -> Iterator[StepHandle | NullHandle]:
+        """``with recorder.step("planner", input=...) as s: ... s.set(content=...)``."""
+        h = self.begin_step(agent, **kwargs)
+        try:
+            yield h
+        except BaseException as e:
+            h.end(error=e)
+            raise
+        else:
+            h.end()
+
+    # ------------------------------------------------------------------ helpers for plugins
+    def propagate(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap ``fn`` to run in a copy of the current context (use when handing work to a thread)."""
+        ctx = contextvars.copy_context()
+
+        @functools.wraps(fn)
+        def runner(*a: Any, **k: Any) -> Any:
+            return ctx.run(fn, *a, **k)
+
+        return runner
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    content = getattr(value, "content", None)
+    if isinstance(content, str):
+        return content
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _redact_obj(obj: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, dict):
+        return {k: _redact_obj(v, redact) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_redact_obj(v, redact) for v in obj]
+    return obj

@@ -1,0 +1,1 @@
+"""AgenTracer plugin for maas."""
