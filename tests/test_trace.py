@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from agentracer import AnnotatedTrace, Attribution, Step, Trace, TraceError
 from agentracer.formats import load_annotated, read, write
 from agentracer.formats.jsonl import JsonlSink, read_jsonl

@@ -141,8 +141,17 @@ def load_trace(path: str | Path) -> Trace:
     return _load(path)
 
 
-def refine(system: Any, tasks: Any, checker: Any, rounds: int = 3, **kwargs: Any) -> Any:
-    """Self-refinement rounds: run, check, attribute failures, feed back to the responsible agent."""
-    from .refine import refine as _refine
+# Load the ``refine`` module now (stdlib only) so that the one-liner below, not the module, is
+# ``agentracer.refine``: a later ``import agentracer.refine`` finds it loaded and rebinds nothing.
+from . import refine as _refine_module  # noqa: E402
 
-    return _refine(system, tasks, checker, rounds=rounds, **kwargs)
+
+def refine(system: Any, tasks: Any, checker: Any = None, rounds: int = 3, **kwargs: Any) -> Any:
+    """Self-refinement rounds: run, check, attribute failures, feed back to the responsible agent.
+
+    See :func:`agentracer.refine.refine` (the module) for every option; ``checker`` defaults to a
+    numeric match of the final answer against the task's expected answer.
+    """
+    if checker is None:
+        checker = _refine_module.numeric_match
+    return _refine_module.refine(system, tasks, checker, rounds=rounds, **kwargs)

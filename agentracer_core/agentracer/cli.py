@@ -152,6 +152,10 @@ def attribute(
         return
     for tr, att, gold in results:
         _print_attribution(att, tr.run_id)
+        if verify:
+            v = att.metadata.get("verification") or {}
+            color = {"confirmed": "green", "refuted": "red"}.get(v.get("status", ""), "yellow")
+            console.print(f"  replay check: [{color}]{v.get('status', 'unverifiable')}[/] — {v.get('reason', '')}")
         if gold is not None:
             ok_a, ok_s = att.matches(gold)
             console.print(f"  gold: agent {gold.agent} ({'✓' if ok_a else '✗'}), step {gold.step} ({'✓' if ok_s else '✗'})")
@@ -162,7 +166,9 @@ def eval_(
     src: Path = typer.Argument(..., help="A folder or file of annotated traces (e.g. Who&When)."),
     method: str = typer.Option("embedded", "--method", "-m"),
     with_gt: bool = typer.Option(False, "--with-gt", help="w/ G: give the ground truth to the tracer."),
-    folds: int = typer.Option(5, "--folds", "-k", help="K for cross-validation of methods that learn."),
+    folds: int = typer.Option(
+        5, "--folds", "-k", help="K for cross-validation of methods that learn; 0 = use the shipped parameters."
+    ),
     seeds: int = typer.Option(1, "--seeds", help="Repeat cross-validation with this many seeds."),
     out: Path | None = typer.Option(None, "--json", help="Write per-file predictions and accuracies here."),
     train: list[Path] = typer.Option([], "--train", help="Train on these sets instead of cross-validating."),
@@ -192,11 +198,12 @@ def annotate_replay(
     src: Path = typer.Argument(..., help="A failed trace recorded from a runnable system."),
     strategy: str = typer.Option("bisect", "--strategy", help="linear | bisect | prior"),
     out: Path | None = typer.Option(None, "--out", "-o"),
+    method: str = typer.Option("embedded", "--method", "-m", help="The attributor whose ranking guides 'prior'."),
 ) -> None:
     """Find the decisive step by counterfactual replay."""
     from .annotation.cli import replay_cli
 
-    replay_cli(src, strategy=strategy, out=out, console=console)
+    replay_cli(src, strategy=strategy, out=out, console=console, method=method)
 
 
 @annotate_app.command("generate")
@@ -210,13 +217,19 @@ def annotate_generate(
     model: str | None = typer.Option(None, "--model"),
     ray: bool = typer.Option(False, "--ray", help="Run replays on a local Ray."),
     ray_address: str | None = typer.Option(None, "--ray-address"),
+    strategy: str = typer.Option("bisect", "--strategy", help="Replay strategy for failed runs: linear | bisect | prior."),
+    size: int | None = typer.Option(None, "--size", help="Agent steps per run (default: a domain-specific mix)."),
 ) -> None:
-    """Generate, record and label multi-agent runs (by replay and by injection)."""
+    """Generate, record and label multi-agent runs (by replay and by injection).
+
+    FRAMEWORK and DOMAIN take a comma list or 'all'; N runs per (framework, domain). Output is appended
+    to OUT (resumable: rerun the same command after a crash), then OUT/dataset is built.
+    """
     from .annotation.cli import generate_cli
 
     generate_cli(
         framework=framework, domain=domain, n=n, out=out, seed=seed, base_url=base_url, model=model,
-        ray=ray, ray_address=ray_address, console=console,
+        ray=ray, ray_address=ray_address, console=console, strategy=strategy, size=size,
     )
 
 
@@ -247,16 +260,19 @@ def refine(
     demo: bool = typer.Option(False, "--demo", help="Offline demo with simulated agents."),
     rounds: int = typer.Option(3, "--rounds"),
     out: Path = typer.Option(Path("runs/refine"), "--out", "-o"),
-    base_url: str | None = typer.Option(None, "--base-url"),
+    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint for real LLM agents."),
     model: str | None = typer.Option(None, "--model"),
-    framework: str = typer.Option("langgraph", "--framework"),
+    framework: str = typer.Option("auto", "--framework", help="maas | langgraph | maas,langgraph | auto (both)."),
     seed: int = typer.Option(0, "--seed"),
+    tasks: Path | None = typer.Option(None, "--tasks", help="JSONL of {question, answer} (default: generated)."),
+    n_tasks: int = typer.Option(40, "--n-tasks", help="Generated tasks (and as many held-out ones)."),
+    tracer: list[str] = typer.Option([], "--tracer", help="Extra attribution backends, e.g. openai:MODEL@URL."),
 ) -> None:
     """Self-refinement rounds: attribution fed back to the responsible agent, vs generic reflection."""
     from .refine import refine_cli
 
     refine_cli(demo=demo, rounds=rounds, out=out, base_url=base_url, model=model, framework=framework, seed=seed,
-               console=console)
+               console=console, tasks=tasks, n_tasks=n_tasks, tracers=tracer)
 
 
 @app.command()

@@ -97,7 +97,10 @@ def _jsonable(value: Any) -> Any:
 
 def llm_call_key(agent: str | None, model: str | None, messages: Any) -> str:
     """Stable key of an LLM call: a hash of the agent, the model and the canonical prompt messages."""
-    blob = json.dumps([agent or "", model or "", messages], sort_keys=True, default=str, ensure_ascii=False)
+    try:
+        blob = json.dumps([agent or "", model or "", messages], sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        blob = json.dumps([agent or "", model or "", messages], sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
@@ -191,6 +194,7 @@ class StepHandle:
         self._token = token
         self._ended = False
         self.replayed: dict[str, Any] | None = None
+        self.owns_span = True  # False when the span was adopted from the framework (its owner ends it)
 
     @property
     def index(self) -> int:
@@ -201,13 +205,18 @@ class StepHandle:
         self.recorder._safe_call(self._set, fields)
 
     def _set(self, fields: dict[str, Any]) -> None:
+        red = self.recorder.redact
         for k, v in fields.items():
             if k == "metadata":
-                self.step.metadata.update(_jsonable(v))
+                self.step.metadata.update(_clean(v, red))
             elif k == "replay":
-                self.step.replay.update(_jsonable(v))
+                self.step.replay.update(_clean(v, red))
+            elif k in ("tool_args", "tool_result"):
+                setattr(self.step, k, _clean(v, red))
+            elif isinstance(v, str):
+                setattr(self.step, k, red(v))
             else:
-                setattr(self.step, k, _jsonable(v) if k in ("tool_args", "tool_result") else v)
+                setattr(self.step, k, v)
 
     def end(
         self,
@@ -240,6 +249,7 @@ class Run:
         self.lock = threading.RLock()
         self.open_steps: list[StepHandle] = []
         self.llm_seen: dict[str, int] = {}
+        self.resident: deque[Step] = deque()
         self.ended = False
         self.token: Any = None
 
@@ -271,6 +281,8 @@ class Recorder:
     Trace itself always keeps content, redacted, because attribution reads it.
     ``sink``: a :class:`Sink`, a path to a JSONL file (streamed, append and flush), or None.
     ``replay``: a :class:`ReplayLLM` whose recorded responses plugins serve instead of calling the LLM.
+    ``max_steps_in_memory``: with a sink, keep only the last N steps' content in memory (bounded memory
+    for very long runs); the full trace is read back from the sink.
     """
 
     def __init__(
@@ -283,8 +295,10 @@ class Recorder:
         replay: ReplayLLM | None = None,
         redactor: Callable[[str], str] | None = None,
         keep: int = 16,
+        max_steps_in_memory: int | None = None,
     ) -> None:
         self.framework = framework
+        self.max_steps_in_memory = max_steps_in_memory
         self.capture_content = capture_content_default() if capture_content is None else bool(capture_content)
         self.replay = replay
         self.traces: deque[Trace] = deque(maxlen=keep)
@@ -491,9 +505,15 @@ class Recorder:
         metadata: dict[str, Any] | None = None,
         replay: dict[str, Any] | None = None,
         agent_id: str | None = None,
+        span: Any = None,
     ) -> StepHandle | NullHandle:
-        """Open an agent step (span ``invoke_agent {agent}``); close it with ``handle.end(output)``."""
-        res = self._safe_call(self._begin_step, agent, input, role, kind, run, metadata, replay, agent_id)
+        """Open an agent step (span ``invoke_agent {agent}``); close it with ``handle.end(output)``.
+
+        ``span``: adopt this already-open span (e.g. the framework's own ``invoke_agent`` span on the same
+        provider) instead of starting one, so nothing is recorded twice: our attributes are set on it
+        and its owner, not ``end()``, ends it.
+        """
+        res = self._safe_call(self._begin_step, agent, input, role, kind, run, metadata, replay, agent_id, span)
         return res if res is not None else NullHandle()
 
     def _begin_step(
@@ -506,6 +526,7 @@ class Recorder:
         metadata: dict[str, Any] | None,
         replay: dict[str, Any] | None,
         agent_id: str | None,
+        adopt: Any = None,
     ) -> StepHandle:
         from opentelemetry import trace as otel  # noqa: PLC0415
 
@@ -548,9 +569,14 @@ class Recorder:
                 attrs[f"agentracer.replay.{k}"] = v
         if self.capture_content and input is not None:
             attrs["input.value"] = step.metadata["input"]
-        ctx = otel.set_span_in_context(run.span)
-        span = self.tracer.start_span(f"invoke_agent {agent}", context=ctx, kind=otel.SpanKind.INTERNAL, attributes=attrs)
+        if adopt is not None:
+            span = adopt
+            span.set_attributes(attrs)
+        else:
+            ctx = otel.set_span_in_context(run.span)
+            span = self.tracer.start_span(f"invoke_agent {agent}", context=ctx, kind=otel.SpanKind.INTERNAL, attributes=attrs)
         h = StepHandle(self, run, step, span)
+        h.owns_span = adopt is None
         h._token = _current_step.set(h)
         with run.lock:
             run.open_steps.append(h)
@@ -593,7 +619,8 @@ class Recorder:
         ph = self._parent_handle(parent)
         run = ph.run if ph else self._run_for(None)
         agent = agent or (ph.step.agent if ph else "unknown")
-        key = llm_call_key(agent, model, key_messages if key_messages is not None else messages)
+        clean_msgs = _clean(messages, self.redact) if messages is not None else None
+        key = llm_call_key(agent, model, _clean(key_messages, self.redact) if key_messages is not None else clean_msgs)
         with run.lock:
             occ = run.llm_seen.get(key, 0)
             run.llm_seen[key] = occ + 1
@@ -610,7 +637,7 @@ class Recorder:
                 )
             )
         if messages is not None:
-            step.metadata["messages"] = _jsonable(_redact_obj(messages, self.redact))
+            step.metadata["messages"] = clean_msgs
         attrs: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": provider or run.trace.framework,
@@ -648,13 +675,24 @@ class Recorder:
         call_id: str | None = None,
         agent: str | None = None,
         parent: StepHandle | None = None,
+        span: Any = None,
     ) -> StepHandle | NullHandle:
-        """Open a tool call (span ``execute_tool {tool}``) under the current agent step."""
-        res = self._safe_call(self._begin_tool, tool, args, call_id, agent, parent)
+        """Open a tool call (span ``execute_tool {tool}``) under the current agent step.
+
+        ``span``: adopt the framework's own open ``execute_tool`` span instead of starting one (see
+        :meth:`begin_step`).
+        """
+        res = self._safe_call(self._begin_tool, tool, args, call_id, agent, parent, span)
         return res if res is not None else NullHandle()
 
     def _begin_tool(
-        self, tool: str, args: Any, call_id: str | None, agent: str | None, parent: StepHandle | None
+        self,
+        tool: str,
+        args: Any,
+        call_id: str | None,
+        agent: str | None,
+        parent: StepHandle | None,
+        adopt: Any = None,
     ) -> StepHandle:
         from opentelemetry import trace as otel  # noqa: PLC0415
 
@@ -669,7 +707,7 @@ class Recorder:
                     role="tool",
                     kind="tool_call",
                     tool_name=tool,
-                    tool_args=_jsonable(_redact_obj(args, self.redact)),
+                    tool_args=_clean(args, self.redact),
                     started=time.time(),
                     parent=ph.step.index if ph else None,
                     metadata={"call_id": call_id} if call_id else {},
@@ -692,9 +730,14 @@ class Recorder:
         if self.capture_content and args is not None:
             attrs["gen_ai.tool.call.arguments"] = json.dumps(step.tool_args, ensure_ascii=False, default=str)
             attrs["input.value"] = attrs["gen_ai.tool.call.arguments"]
-        ctx = otel.set_span_in_context(ph.span if ph else run.span)
-        span = self.tracer.start_span(f"execute_tool {tool}", context=ctx, kind=otel.SpanKind.INTERNAL, attributes=attrs)
+        if adopt is not None:
+            span = adopt
+            span.set_attributes(attrs)
+        else:
+            ctx = otel.set_span_in_context(ph.span if ph else run.span)
+            span = self.tracer.start_span(f"execute_tool {tool}", context=ctx, kind=otel.SpanKind.INTERNAL, attributes=attrs)
         h = StepHandle(self, run, step, span)
+        h.owns_span = adopt is None
         with run.lock:
             run.open_steps.append(h)
         return h
@@ -715,14 +758,14 @@ class Recorder:
         if fields:
             h._set(fields)
         if output is not None:
-            text = self.redact(_text(output))
+            text = _text(_clean(output, self.redact)) if not isinstance(output, str) else self.redact(output)
             if step.kind == "tool_call":
-                step.tool_result = _jsonable(_redact_obj(output, self.redact)) if not isinstance(output, str) else text
+                step.tool_result = _clean(output, self.redact) if not isinstance(output, str) else text
                 step.content = text
             else:
                 step.content = text
         if response is not None:
-            step.replay["response"] = _jsonable(_redact_obj(response, self.redact))
+            step.replay["response"] = _clean(response, self.redact)
         if usage:
             step.usage.update({k: int(v) for k, v in usage.items() if v is not None})
         step.ended = time.time()
@@ -749,7 +792,8 @@ class Recorder:
 
             span.set_attribute("error.type", type(error).__name__ if not isinstance(error, str) else "error")
             span.set_status(Status(StatusCode.ERROR, str(error)[:200]))
-        span.end()
+        if h.owns_span:
+            span.end()
         with h.run.lock:
             if h in h.run.open_steps:
                 h.run.open_steps.remove(h)
@@ -760,6 +804,24 @@ class Recorder:
                 if _current_step.get() is h:
                     _current_step.set(None)
         self._sink("on_step", h.run.trace, step)
+        if self.max_steps_in_memory is not None and self.sink is not None:
+            self._spill(h.run, step)
+
+    def _spill(self, run: Run, step: Step) -> None:
+        """Keep the content of only the last ``max_steps_in_memory`` finished steps in memory.
+
+        Older steps keep their skeleton (index, agent, kind, times, parent); their content lives in the
+        sink, from which ``agentracer.formats.read(path)`` gives the whole trace back.
+        """
+        with run.lock:
+            run.resident.append(step)
+            while len(run.resident) > self.max_steps_in_memory:  # type: ignore[operator]
+                old = run.resident.popleft()
+                old.content = ""
+                old.tool_args = None
+                old.tool_result = None
+                old.replay.pop("response", None)
+                old.metadata = {"spilled": True}
 
     @contextmanager
     def step(self, agent: str, **kwargs: Any) -> Iterator[StepHandle | NullHandle]:
@@ -800,6 +862,7 @@ def _text(value: Any) -> str:
 
 
 def _redact_obj(obj: Any, redact: Callable[[str], str]) -> Any:
+    """``obj`` with every string redacted (structure kept); see :func:`_clean` for a JSON-safe copy."""
     if isinstance(obj, str):
         return redact(obj)
     if isinstance(obj, dict):
@@ -807,3 +870,33 @@ def _redact_obj(obj: Any, redact: Callable[[str], str]) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_redact_obj(v, redact) for v in obj]
     return obj
+
+
+_PLAIN = (int, float, bool, type(None))
+
+
+def _clean(obj: Any, redact: Callable[[str], str], depth: int = 0) -> Any:
+    """A JSON-safe copy of ``obj`` with every string redacted, in one pass.
+
+    Objects that are not JSON types become their redacted ``content`` (messages) or ``str()``;
+    nesting deeper than 32 levels is cut, so hostile inputs cannot blow the stack.
+    """
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, _PLAIN):
+        if isinstance(obj, float) and obj != obj:  # NaN is not JSON
+            return None
+        return obj
+    if depth > 32:
+        return "…"
+    if isinstance(obj, dict):
+        return {k if isinstance(k, str) else str(k): _clean(v, redact, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_clean(v, redact, depth + 1) for v in obj]
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        try:
+            return _clean(dump(), redact, depth + 1)
+        except Exception:
+            pass
+    return redact(str(obj))

@@ -1,0 +1,93 @@
+"""Replay-verified attribution: confirm or refute a predicted (agent, step) by counterfactual replay.
+
+:func:`verify_attribution` takes a failed trace and a prediction. When the system is runnable — a
+:class:`~agentracer.annotation.replay.Replayable` passed in, or rebuilt from a generated trace's
+metadata — it replaces the predicted step with the oracle's action and re-runs the suffix:
+
+- **confirmed** when the run flips to success *and* the recorded prefix before that step is recoverable
+  (``P(step)``: the oracle from that step on succeeds — nothing earlier is decisive);
+- **refuted** otherwise; with ``search=True`` the decisive step is then looked for by bisection and
+  reported beside the refutation.
+
+The answer goes to ``attribution.metadata["verified"]`` (True / False / None when it could not be
+checked) and ``metadata["verification"]`` (``status``: confirmed | refuted | unverifiable, ``reason``,
+``replays``, and ``decisive_step``/``decisive_agent`` when found).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..trace import Attribution, Trace, TraceError
+
+__all__ = ["verify_attribution"]
+
+
+def _agent_step(trace: Trace, step: int | None) -> int | None:
+    if step is None or not 0 <= step < len(trace.steps):
+        return None
+    s = trace.steps[step]
+    while s.parent is not None:
+        s = trace.steps[s.parent]
+    return s.index
+
+
+def _mark(att: Attribution, verified: bool | None, status: str, reason: str, **extra: Any) -> Attribution:
+    att.metadata["verified"] = verified
+    att.metadata["verification"] = {"status": status, "reason": reason, **extra}
+    return att
+
+
+def verify_attribution(
+    trace: Trace,
+    attribution: Attribution,
+    system: Any = None,
+    *,
+    oracle: Any = None,
+    ground_truth: str | None = None,
+    search: bool = True,
+) -> Attribution:
+    """A copy of ``attribution`` with its replay verification in ``metadata`` (see the module docstring).
+
+    ``system``: a :class:`~agentracer.annotation.replay.Replayable` bound to ``trace``; default: rebuilt
+    from a generated trace (``GeneratedSystem.from_trace``). ``oracle``: default the system's own
+    (``system.oracle()``) when it has one.
+    """
+    att = copy.deepcopy(attribution)
+    if trace.outcome == "success":
+        return _mark(att, None, "unverifiable", "the run succeeded: there is no failure to explain")
+    if system is None:
+        from .generate import GeneratedSystem
+
+        try:
+            system = GeneratedSystem.from_trace(trace)
+        except TraceError as e:
+            return _mark(att, None, "unverifiable", f"the system is not runnable from this trace ({e.reason})")
+    if oracle is None:
+        make = getattr(system, "oracle", None)
+        if not callable(make):
+            return _mark(att, None, "unverifiable", "no oracle given and the system has none")
+        oracle = make()
+    step = _agent_step(trace, att.step)
+    if step is None:
+        return _mark(att, None, "unverifiable", "the attribution names no step of this trace")
+    from .replay import _bisect, _Session
+
+    s = _Session(trace, system, oracle, None, ground_truth, True, False)
+    pos = s.positions.index(step)
+    flips = s.single(step)
+    prefix_ok = True if pos == 0 or not flips else s.pred(pos)
+    if flips and prefix_ok:
+        return _mark(att, True, "confirmed",
+                     f"replacing step {step} with the oracle's action flips the run to success, and the recorded "
+                     "steps before it are recoverable", replays=len(s.probes))
+    why = (f"replacing step {step} alone does not flip the run" if not flips else
+           f"replacing step {step} flips the run, but an earlier step already made it unrecoverable")
+    extra: dict[str, Any] = {}
+    if search:
+        res = _bisect(s, 0)
+        if res.found:
+            extra = {"decisive_step": res.step, "decisive_agent": res.agent}
+            why += f"; the decisive step found by replay is {res.step} ({res.agent})"
+    return _mark(att, False, "refuted", why, replays=len(s.probes), **extra)

@@ -1,0 +1,172 @@
+"""The ``openai`` backend: any OpenAI-compatible ``/v1/chat/completions`` server, over plain HTTP.
+
+``openai:MODEL@URL``: ``URL`` may be the server root (``http://127.0.0.1:8000``), the API base
+(``.../v1``) or the full endpoint (``.../v1/chat/completions``). A key, if the server wants one, comes
+from ``AGENTRACER_API_KEY`` or ``OPENAI_API_KEY`` (or the ``api_key`` option). No SDK is needed: the
+standard library's ``urllib`` sends the requests. 5xx answers, 429 and connection errors are retried
+with exponential backoff; other errors raise ``RuntimeError`` naming the URL, the status and the
+server's message.
+
+Thinking is switched with ``chat_template_kwargs: {"enable_thinking": ...}`` (vLLM and SGLang read it);
+a server that rejects that field with a 400 is asked again without it. A separate
+``reasoning_content`` in the answer (vLLM's reasoning parser) is put back as a ``<think>`` block.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+__all__ = ["OpenAIGenerator", "endpoint_of"]
+
+
+def endpoint_of(url: str) -> str:
+    """The chat-completions endpoint for a server root, an API base or the endpoint itself."""
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        url = "http://" + url
+    if url.endswith("/chat/completions"):
+        return url
+    if url.endswith("/v1"):
+        return url + "/chat/completions"
+    return url + "/v1/chat/completions"
+
+
+class OpenAIGenerator:
+    """An OpenAI-compatible chat server as a :class:`Generator`."""
+
+    tokenizer: Any = None
+
+    def __init__(
+        self,
+        model: str,
+        url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        retries: int = 3,
+        concurrency: int = 4,
+        context: int | None = None,
+        tokenizer: Any = None,
+        backoff: float = 0.5,
+    ) -> None:
+        if not model:
+            raise ValueError("openai backend: the model name is empty (use openai:MODEL@URL)")
+        self.model = model
+        self.url = endpoint_of(url)
+        self.name = f"openai:{model}@{url}"
+        self.api_key = api_key or os.environ.get("AGENTRACER_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        self.timeout = float(timeout)
+        self.retries = max(int(retries), 0)
+        self.concurrency = max(int(concurrency), 1)
+        self.context_tokens = int(context) if context else None
+        self.tokenizer = tokenizer
+        self.backoff = float(backoff)
+        self._send_template_kwargs = True
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> OpenAIGenerator:
+        """Build from ``MODEL@URL`` (the part of ``openai:MODEL@URL`` after the colon)."""
+        model, sep, url = spec.rpartition("@")
+        if not sep or not model or not url:
+            raise ValueError(
+                f"openai backend: expected MODEL@URL such as 'qwen3-8b@http://127.0.0.1:8000/v1', got {spec!r}"
+            )
+        return cls(model, url, **options)
+
+    # ------------------------------------------------------------------ HTTP
+    def _body(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": int(sampling.get("max_new_tokens") or 256),
+            "temperature": float(sampling.get("temperature") or 0.0),
+        }
+        for key in ("top_p", "top_k", "min_p", "seed"):
+            if sampling.get(key) is not None:
+                body[key] = sampling[key]
+        if self._send_template_kwargs and "enable_thinking" in sampling:
+            body["chat_template_kwargs"] = {"enable_thinking": bool(sampling["enable_thinking"])}
+        return body
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        last = ""
+        attempt = 0
+        while attempt <= self.retries:
+            req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    payload = resp.read().decode("utf-8", errors="replace")
+                try:
+                    return json.loads(payload)
+                except ValueError:
+                    raise RuntimeError(
+                        f"openai backend: {self.url} answered with something that is not JSON: {payload[:200]!r}"
+                    ) from None
+            except urllib.error.HTTPError as e:
+                detail = _error_text(e)
+                if e.code >= 500 or e.code == 429:
+                    last = f"HTTP {e.code}: {detail}"
+                elif e.code == 400 and "chat_template_kwargs" in body and self._send_template_kwargs:
+                    # a strict server: ask again without the thinking switch, and stop sending it
+                    self._send_template_kwargs = False
+                    body = {k: v for k, v in body.items() if k != "chat_template_kwargs"}
+                    data = json.dumps(body).encode("utf-8")
+                    continue
+                else:
+                    hint = " (check the API key: AGENTRACER_API_KEY / OPENAI_API_KEY)" if e.code in (401, 403) else ""
+                    hint = hint or (" (check the model name and the URL)" if e.code == 404 else "")
+                    raise RuntimeError(f"openai backend: {self.url} answered HTTP {e.code}: {detail}{hint}") from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+                last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
+            if attempt < self.retries:
+                time.sleep(self.backoff * (2**attempt))
+            attempt += 1
+        raise RuntimeError(
+            f"openai backend: {self.url} failed after {self.retries + 1} attempt(s): {last}. "
+            "Is the server running, and is the URL right (e.g. http://127.0.0.1:8000/v1)?"
+        )
+
+    def complete(self, messages: list[dict[str, str]], **sampling: Any) -> str:
+        """One chat completion: the assistant's text (with ``<think>`` around any separate reasoning)."""
+        reply = self._post(self._body(messages, sampling))
+        try:
+            msg = reply["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError):
+            raise RuntimeError(f"openai backend: {self.url} returned no choices: {json.dumps(reply)[:300]}") from None
+        content = msg.get("content") or ""
+        reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
+        if reasoning and "<think>" not in content:
+            content = f"<think>{reasoning}</think>\n{content}"
+        return content if isinstance(content, str) else json.dumps(content)
+
+    def generate(self, messages_batch: list[list[dict[str, str]]], **sampling: Any) -> list[str]:
+        """One completion per conversation, up to ``concurrency`` requests at a time, in order."""
+        if len(messages_batch) <= 1 or self.concurrency == 1:
+            return [self.complete(m, **sampling) for m in messages_batch]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(messages_batch))) as pool:
+            return list(pool.map(lambda m: self.complete(m, **sampling), messages_batch))
+
+
+def _error_text(e: urllib.error.HTTPError) -> str:
+    try:
+        raw = e.read().decode("utf-8", errors="replace")
+    except Exception:
+        raw = ""
+    try:
+        d = json.loads(raw)
+        err = d.get("error", d) if isinstance(d, dict) else d
+        if isinstance(err, dict):
+            return str(err.get("message") or err)[:300]
+        return str(err)[:300]
+    except ValueError:
+        return (raw or str(e.reason))[:300]

@@ -1,0 +1,331 @@
+"""Counterfactual forks and feedback for AutoGen AgentChat teams.
+
+Fork (:class:`AutogenFork`), for RoundRobinGroupChat, SelectorGroupChat and Swarm — AutoGen's own
+``save_state`` → patch → ``load_state``:
+
+1. a fresh team (from the factory, or a ``dump_component``/``load_component`` clone) is built with
+   ``max_turns`` = the participant turns up to and including step k (set before the team is
+   initialised: ``load_state`` initialises the manager, after which ``max_turns`` cannot change);
+2. it runs the original task with the record/replay LLM layer serving every recorded response up to
+   step k, so no model is called before the fork point;
+3. ``save_state()``; step k's message is replaced in the three places that hold it: the manager's
+   ``message_thread``, the other participants' ``message_buffer`` and the speaker's own ``llm_context``;
+4. a second fresh team (``max_turns`` = what the original run had left) ``load_state``s the patched
+   state and ``run()``s without a task: only the suffix is generated, live.
+
+MagenticOneGroupChat cannot resume a loaded state without a new task (its orchestrator asserts that
+the start message holds one and re-plans), so for it — and for steps of a group chat manager — the
+fork re-runs the task on a fresh team with the prefix served from the recording and overrides step
+k's output as it is produced (the speaker's response, its own model context, or the orchestrator's
+message object, which is both its thread entry and what it broadcasts); the suffix then runs live.
+
+Feedback (:func:`inject_feedback`): a ``ListMemory`` holding the text is added to the target agent's
+``memory`` list only; AutoGen injects it as a system message into that agent's next LLM prompts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import copy
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from agentracer.recorder import Recorder, ReplayLLM, Run
+from agentracer.trace import Trace, TraceError
+
+from .instrument import FRAMEWORK, instrument, is_autogen_object
+
+log = logging.getLogger("agentracer.autogen")
+
+__all__ = ["AutogenFork", "inject_feedback", "patch_team_state"]
+
+FEEDBACK_MEMORY = "agentracer_feedback"
+
+
+def _team_factory(system: Any) -> Callable[[], Any]:
+    from autogen_agentchat.teams import BaseGroupChat
+
+    if isinstance(system, BaseGroupChat):
+        try:
+            config = system.dump_component()
+        except Exception as e:
+            raise TypeError(
+                f"agentracer.fork: cannot clone {type(system).__name__} with dump_component() ({e}); "
+                "pass a zero-argument factory that builds a fresh team instead"
+            ) from None
+
+        def clone() -> Any:
+            return BaseGroupChat.load_component(config)
+
+        return clone
+    if callable(system) and not is_autogen_object(system):
+        return system
+    raise TypeError(
+        f"agentracer.fork: expected an AutoGen team or a zero-argument factory of teams, got {type(system).__qualname__}"
+    )
+
+
+def patch_team_state(
+    state: dict[str, Any], message_id: str | None, speaker: str, original: str, replacement: str, manager: str
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Replace one message of a saved ``TeamState`` everywhere it is held; return the copy and the counts.
+
+    The manager's ``message_thread`` and the participants' ``message_buffer`` entries are matched by
+    message id; in the speaker's ``llm_context`` the last ``AssistantMessage`` with the original text is
+    replaced (a tool-call summary or a handoff has no such copy, and nothing is changed there).
+    """
+    st = copy.deepcopy(state)
+    agents = st.get("agent_states", {})
+    counts = {"message_thread": 0, "message_buffer": 0, "llm_context": 0}
+    if message_id:
+        for m in agents.get(manager, {}).get("message_thread", []):
+            if m.get("id") == message_id:
+                m["content"] = replacement
+                counts["message_thread"] += 1
+        for name, a in agents.items():
+            if name == manager:
+                continue
+            for m in a.get("message_buffer", []) or []:
+                if m.get("id") == message_id:
+                    m["content"] = replacement
+                    counts["message_buffer"] += 1
+    ctx = ((agents.get(speaker) or {}).get("agent_state") or {}).get("llm_context") or {}
+    for m in reversed(ctx.get("messages", [])):
+        if m.get("type") == "AssistantMessage" and m.get("content") == original:
+            m["content"] = replacement
+            counts["llm_context"] += 1
+            break
+    return st, counts
+
+
+class AutogenFork:
+    """A runnable that resumes a recorded AutoGen team run at agent step ``step`` with its output replaced.
+
+    ``system``: the team (cloned with ``dump_component``) or a zero-argument factory of fresh, identical
+    teams (needed when tools are closures or the model clients are not serialisable). Calling the fork
+    returns ``(TaskResult, Trace)``: the result of the resumed run and the new trace, whose steps up to
+    ``step`` reproduce the recording (step ``step`` holding ``replacement``) and whose later steps ran
+    again. ``await fork.arun()`` inside an event loop. ``trace.metadata["fork"]`` says how many LLM calls
+    the prefix served from the recording (``prefix_replayed``) and how many it had to make live
+    (``prefix_live``, 0 when the prefix reproduced exactly).
+    """
+
+    def __init__(
+        self, system: Any, trace: Trace, step: int, replacement: str, *, recorder: Recorder | None = None
+    ) -> None:
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < len(trace.steps):
+            raise TraceError(f"no such step (the trace has {len(trace.steps)} steps)", field="step", step=step)
+        target = trace.steps[step]
+        if target.parent is not None:
+            raise TraceError(
+                f"step {step} is a {target.kind} inside agent step {target.parent}; fork at an agent step",
+                field="step",
+                step=step,
+            )
+        if not isinstance(replacement, str):
+            raise TypeError("agentracer.fork: replacement must be a string")
+        self.factory = _team_factory(system)
+        self.trace = trace
+        self.step = step
+        self.replacement = replacement
+        src = recorder
+        if src is None:
+            import agentracer
+
+            src = agentracer.recorder_of(system)
+        self._tracer_provider = getattr(src, "_tracer_provider", None)
+        self._capture = getattr(src, "capture_content", None)
+        self.mode: str | None = None  # "state" (save/patch/load) or "override" (re-run, replace live), once run
+
+    # ------------------------------------------------------------------ running
+    def __call__(self) -> tuple[Any, Trace]:
+        """Run the fork to completion (in a worker thread when an event loop is already running)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.arun())
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            return ex.submit(asyncio.run, self.arun()).result()
+
+    async def arun(self) -> tuple[Any, Trace]:
+        """Run the fork in the current event loop; returns ``(TaskResult, Trace)``."""
+        from autogen_agentchat.teams import BaseGroupChat, MagenticOneGroupChat
+
+        team = self.factory()
+        if not isinstance(team, BaseGroupChat):
+            raise TypeError(f"agentracer.fork: the factory returned {type(team).__qualname__}, not an AutoGen team")
+        if getattr(team, "_initialized", False):
+            raise TypeError("agentracer.fork: the factory must return a fresh team (this one already ran)")
+        participants = list(team._participant_names)
+        target = self.trace.steps[self.step]
+        if target.agent not in participants and target.agent != team._group_chat_manager_name:
+            raise TraceError(
+                f"agent {target.agent!r} is not in this team (participants: {', '.join(participants)})",
+                field="agent",
+                step=self.step,
+            )
+        live = isinstance(team, MagenticOneGroupChat) or target.agent not in participants
+        self.mode = "override" if live else "state"
+        replay = ReplayLLM.from_trace(self.trace, upto_step=self.step + 1)
+        rec = Recorder(
+            tracer_provider=self._tracer_provider, capture_content=self._capture, framework=FRAMEWORK, replay=replay
+        )
+        run = rec.start_run(
+            self.trace.task,
+            framework=FRAMEWORK,
+            agents=participants,
+            metadata={"autogen.team": type(team).__name__, "autogen.participants": participants},
+        )
+        if not isinstance(run, Run):
+            raise RuntimeError("agentracer.fork: the recorder could not open a run")
+        info: dict[str, Any] = {
+            "parent_run_id": self.trace.run_id,
+            "step": self.step,
+            "agent": target.agent,
+            "replacement": self.replacement,
+            "mode": self.mode,
+        }
+        run.trace.metadata["fork"] = info
+        try:
+            if live:
+                result = await self._run_override(team, rec, run, replay, info)
+            else:
+                result = await self._run_state(team, rec, run, replay, info)
+        except BaseException as e:
+            rec.end_run(run, error=e)
+            raise
+        final = run.trace.metadata.get("autogen.last_message")
+        tr = rec.end_run(run, final_answer=final)
+        return result, tr if tr is not None else run.trace
+
+    def _position(self) -> int:
+        return [s.index for s in self.trace.agent_steps()].index(self.step)
+
+    def _new_step(self, run: Run, pos: int) -> Any:
+        steps = run.trace.agent_steps()
+        target = self.trace.steps[self.step]
+        if len(steps) <= pos or steps[pos].agent != target.agent:
+            got = steps[pos].agent if len(steps) > pos else "nothing"
+            raise RuntimeError(
+                f"agentracer.fork: the replayed prefix diverged from the recording at step {self.step} "
+                f"(expected {target.agent!r}, got {got!r}); is the team built the same way?"
+            )
+        return steps[pos]
+
+    async def _run_state(self, team: Any, rec: Recorder, run: Run, replay: ReplayLLM, info: dict[str, Any]) -> Any:
+        from autogen_agentchat.base import TaskResult
+
+        pos = self._position()
+        participants = list(team._participant_names)
+        agent_steps = self.trace.agent_steps()
+        n_turns = sum(1 for s in agent_steps[: pos + 1] if s.agent in participants)
+        orig_max = team._max_turns
+        team._max_turns = n_turns  # before the team is initialised (see the module docstring)
+        instrument(team, rec, external_run=run)
+        await team.run(task=self.trace.task)
+        state = await team.save_state()
+        new = self._new_step(run, pos)
+        original = new.content
+        patched, counts = patch_team_state(
+            state, new.metadata.get("message_id"), new.agent, original, self.replacement, team._group_chat_manager_name
+        )
+        if counts["message_thread"] == 0:
+            raise RuntimeError(f"agentracer.fork: step {self.step}'s message was not found in the saved team state")
+        self._mark(new, original)
+        info.update(prefix_replayed=replay.served, prefix_live=replay.missed, patched=counts, prefix_turns=n_turns)
+        rec.replay = None  # from here on, the run is live
+        remaining = None if orig_max is None else orig_max - n_turns
+        info["suffix_max_turns"] = remaining
+        suffix = self.factory()
+        result = TaskResult(messages=[], stop_reason="the fork point was the last turn of the original run")
+        if remaining is not None and remaining <= 0:
+            return result
+        if remaining is not None:
+            suffix._max_turns = remaining
+        instrument(suffix, rec, external_run=run)
+        await suffix.load_state(patched)
+        if await self._terminates(suffix, patched, new.metadata.get("message_id")):
+            return TaskResult(messages=[], stop_reason="the replaced message meets the termination condition")
+        return await suffix.run()
+
+    @staticmethod
+    async def _terminates(team: Any, state: dict[str, Any], message_id: str | None) -> bool:
+        """Apply the team's termination condition to the replaced message (the manager did it for the original)."""
+        cond = team._termination_condition
+        if cond is None or not message_id:
+            return False
+        thread = state["agent_states"][team._group_chat_manager_name].get("message_thread", [])
+        dump = next((m for m in thread if m.get("id") == message_id), None)
+        if dump is None:
+            return False
+        msg = team._message_factory.create(dump)
+        stop = await cond([msg])
+        await cond.reset()
+        return stop is not None
+
+    async def _run_override(self, team: Any, rec: Recorder, run: Run, replay: ReplayLLM, info: dict[str, Any]) -> Any:
+        pos = self._position()
+        session = instrument(team, rec, external_run=run)
+        session.override = (pos, self.replacement)
+
+        def fired() -> None:
+            info.update(prefix_replayed=replay.served, prefix_live=replay.missed)
+            rec.replay = None
+
+        session.on_override = fired
+        result = await team.run(task=self.trace.task)
+        if session.overridden is None:
+            raise RuntimeError(f"agentracer.fork: the re-run ended before step {self.step}")
+        new = self._new_step(run, pos)
+        original = session.overridden["original"]
+        self._mark(new, original if original is not None else self.trace.steps[self.step].content)
+        return result
+
+    def _mark(self, step: Any, original: str) -> None:
+        step.content = self.replacement
+        step.replay["overridden"] = True
+        step.replay["parent_run_id"] = self.trace.run_id
+        step.metadata["original_content"] = original
+
+
+# --------------------------------------------------------------------------------------------- feedback
+def _find_agent(system: Any, agent: str) -> Any:
+    from autogen_agentchat.teams import BaseGroupChat
+
+    if isinstance(system, BaseGroupChat):
+        for p in system._participants:
+            if getattr(p, "name", None) == agent:
+                return p
+        names = [getattr(p, "name", "?") for p in system._participants]
+        raise ValueError(f"agentracer.inject_feedback: no agent {agent!r} in the team (participants: {', '.join(names)})")
+    if getattr(system, "name", None) == agent:
+        return system
+    raise ValueError(f"agentracer.inject_feedback: the agent is {getattr(system, 'name', '?')!r}, not {agent!r}")
+
+
+def inject_feedback(system: Any, agent: str, text: str) -> Any:
+    """Add ``text`` to ``agent``'s memory (a ``ListMemory``), so its next LLM prompts carry it; return ``system``.
+
+    Only that agent is told: the memory is attached to it alone, and AutoGen puts memory into the
+    agent's own model context as a system message, which the other agents never see. Feedback given
+    twice to the same agent goes into the same memory.
+    """
+    from autogen_core.memory import ListMemory, MemoryContent, MemoryMimeType
+
+    target = _find_agent(system, agent)
+    if not hasattr(target, "_memory"):
+        raise TypeError(
+            f"agentracer.inject_feedback: {type(target).__name__} {agent!r} has no memory; feedback goes to AssistantAgent-like agents"
+        )
+    content = MemoryContent(content=text, mime_type=MemoryMimeType.TEXT, metadata={"source": "agentracer"})
+    memories = list(target._memory or [])
+    for m in memories:
+        if isinstance(m, ListMemory) and m.name == FEEDBACK_MEMORY:
+            m.content.append(content)
+            break
+    else:
+        memories.append(ListMemory(name=FEEDBACK_MEMORY, memory_contents=[content]))
+    target._memory = memories
+    return system

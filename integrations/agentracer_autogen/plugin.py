@@ -1,0 +1,64 @@
+"""The AgenTracer plugin for AutoGen AgentChat 0.7 (entry point ``autogen``).
+
+``agentracer.instrument(team)`` records RoundRobinGroupChat, SelectorGroupChat, Swarm and
+MagenticOneGroupChat teams, and single agents (``AssistantAgent``); see :mod:`.instrument`.
+``agentracer.fork(team_or_factory, trace, step, text)`` and ``agentracer.inject_feedback(team, agent,
+text)`` are in :mod:`.fork`. Nothing here imports AutoGen until a system is offered to the plugin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentracer.hooks import hookimpl
+
+from .instrument import FRAMEWORK, is_autogen_object
+
+
+@hookimpl
+def agentracer_plugin_info() -> dict[str, Any]:
+    """What ``agentracer plugins`` lists for this plugin."""
+    return {"name": "autogen", "framework": "AutoGen AgentChat", "distribution": "autogen-agentchat"}
+
+
+@hookimpl
+def agentracer_wrap(system: Any, recorder: Any) -> Any:
+    """Instrument an AutoGen team or chat agent in place and return it; None for anything else."""
+    if not is_autogen_object(system):
+        return None
+    from autogen_agentchat.base import ChatAgent
+    from autogen_agentchat.teams import BaseGroupChat
+
+    if not isinstance(system, (BaseGroupChat, ChatAgent)):
+        return None
+    from .instrument import instrument
+
+    instrument(system, recorder)
+    return system
+
+
+@hookimpl
+def agentracer_fork(system: Any, trace: Any, step: int, replacement: str) -> Any:
+    """An :class:`~.fork.AutogenFork` for a team (or a factory of teams with an AutoGen trace); else None."""
+    ours = is_autogen_object(system) or (
+        callable(system) and getattr(trace, "framework", None) == FRAMEWORK and not hasattr(system, "invoke")
+    )
+    if not ours:
+        return None
+    from autogen_agentchat.base import ChatAgent
+
+    if isinstance(system, ChatAgent):
+        raise TypeError("agentracer.fork: forking needs an AutoGen team (a single agent has no turns to resume)")
+    from .fork import AutogenFork
+
+    return AutogenFork(system, trace, step, replacement)
+
+
+@hookimpl
+def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
+    """Give ``agent`` of an AutoGen team (or a single agent) the feedback ``text`` through a ListMemory."""
+    if not is_autogen_object(system):
+        return None
+    from .fork import inject_feedback
+
+    return inject_feedback(system, agent, text)

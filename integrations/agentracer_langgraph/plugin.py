@@ -1,0 +1,45 @@
+"""The pluggy hook implementations of the LangGraph plugin (entry point ``agentracer.langgraph``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentracer.hooks import hookimpl
+
+from .detect import is_langgraph
+
+
+@hookimpl
+def agentracer_wrap(system: Any, recorder: Any) -> Any:
+    """Record ``system``'s runs if it is a compiled LangGraph graph (in place; the same object is returned)."""
+    if not is_langgraph(system):
+        return None
+    from .instrument import instrument_graph
+
+    return instrument_graph(system, recorder)
+
+
+@hookimpl
+def agentracer_fork(system: Any, trace: Any, step: int, replacement: str) -> Any:
+    """A callable resuming ``trace`` at ``step`` with its output replaced; it returns ``ForkResult(result, trace)``."""
+    if not is_langgraph(system):
+        return None
+    from .fork import fork_graph
+
+    return fork_graph(system, trace, step, replacement)
+
+
+@hookimpl
+def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
+    """Give ``agent`` the feedback through the state's ``feedback`` key, else through its system prompt."""
+    if not is_langgraph(system):
+        return None
+    from .feedback import inject_feedback
+
+    return inject_feedback(system, agent, text)
+
+
+@hookimpl
+def agentracer_plugin_info() -> dict[str, Any]:
+    """This plugin's name, framework and the framework's distribution."""
+    return {"name": "langgraph", "framework": "LangGraph", "distribution": "langgraph"}

@@ -1,0 +1,85 @@
+"""The ``maas`` plugin: the three AgenTracer hooks for MaAS operator workflows.
+
+- wrap: each operator call is an agent step (``invoke_agent <Operator>``), each ``llm.aask`` inside it a
+  ``chat`` child, the controller's sampled architecture goes to ``trace.metadata["maas"]``;
+- fork: replay the recorded architecture with the recorded LLM responses, override operator call k's
+  output (same schema), run the later operators again;
+- inject_feedback: the operator's next prompts start with a feedback block (that operator only).
+
+See :mod:`agentracer_maas.instrument` for how workflows, operators and the LLM are recognised.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from agentracer.hooks import hookimpl
+from agentracer.recorder import Recorder
+from agentracer.trace import Trace
+
+from .instrument import (
+    FRAMEWORK,
+    MaasFork,
+    instrument_workflow,
+    instrumentation_of,
+    is_workflow,
+    set_feedback,
+)
+
+
+def _maas_installed() -> bool:
+    """Whether a real MaAS checkout is importable (without importing it: its import has side effects)."""
+    try:
+        spec = importlib.util.find_spec("maas")
+    except (ImportError, ValueError):
+        spec = None
+    locations = list(getattr(spec, "submodule_search_locations", None) or []) if spec else []
+    extra = os.environ.get("MAAS_PATH")
+    if extra:
+        locations.append(str(Path(extra) / "maas"))
+    return any((Path(loc) / "ext" / "maas").is_dir() for loc in locations)
+
+
+@hookimpl
+def agentracer_plugin_info() -> dict[str, Any]:
+    """MaAS is not on the package registry: no distribution, installed = a MaAS checkout is importable."""
+    return {
+        "name": "maas",
+        "framework": "MaAS (not on PyPI)",
+        "distribution": None,
+        "installed": _maas_installed(),
+    }
+
+
+@hookimpl
+def agentracer_wrap(system: Any, recorder: Recorder) -> Any:
+    """Instrument a MaAS workflow in place (operators, LLM, controller); None if ``system`` is not one."""
+    if not is_workflow(system):
+        return None
+    if getattr(recorder, "framework", None) in (None, "unknown"):
+        recorder.framework = FRAMEWORK
+    return instrument_workflow(system, recorder)
+
+
+@hookimpl
+def agentracer_fork(system: Any, trace: Trace, step: int, replacement: str) -> Any:
+    """A :class:`MaasFork` resuming ``trace`` at operator step ``step`` with its output replaced."""
+    if not is_workflow(system):
+        return None
+    if instrumentation_of(system) is None:
+        instrument_workflow(system, Recorder(framework=FRAMEWORK))
+    return MaasFork(system, trace, step, replacement)
+
+
+@hookimpl
+def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
+    """Set operator ``agent``'s feedback (replacing any earlier one; empty text clears it)."""
+    if not is_workflow(system):
+        return None
+    if instrumentation_of(system) is None:
+        instrument_workflow(system, Recorder(framework=FRAMEWORK))
+    set_feedback(system, agent, text)
+    return system

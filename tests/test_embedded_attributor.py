@@ -1,0 +1,212 @@
+"""The embedded CPU attributor: any framework's trace, odd traces, learning, shipped parameters, no numpy."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from agentracer import AnnotatedTrace, Attribution, Step, Trace
+from agentracer.attribution import TrainableAttributor, get_attributor
+from agentracer.attribution.embedded import DEFAULT_PARAMS, EmbeddedAttributor, rebuild
+from agentracer.attribution.features import AGENT_FEATURES, STEP_FEATURES, answer_span, extract
+from agentracer.formats import load_annotated
+
+
+def handmade_trace() -> Trace:
+    """A LangGraph-like run: planner -> coder (LLM call + tool call that fails) -> verifier, with children."""
+    t = Trace(run_id="handmade", task="What is 17 * 23? Give the number.", framework="langgraph", outcome="failure")
+    p = t.add_step(Step(index=0, agent="planner", content="Plan: the coder multiplies 17 by 23, the verifier checks."))
+    t.add_step(Step(index=0, agent="planner", kind="llm_call", parent=p.index, content="Plan: ..."))
+    c = t.add_step(Step(index=0, agent="coder", content="```python\nprint(17 * 32)\n```\nThe answer is 544."))
+    t.add_step(Step(index=0, agent="coder", kind="llm_call", parent=c.index, content="print(17*32)"))
+    t.add_step(
+        Step(
+            index=0,
+            agent="coder",
+            kind="tool_call",
+            role="tool",
+            parent=c.index,
+            tool_name="python",
+            tool_args={"code": "print(17*32)"},
+            tool_result="544",
+        )
+    )
+    v = t.add_step(Step(index=0, agent="verifier", content="I agree, the result 544 is correct. Final answer: 544"))
+    t.add_step(Step(index=0, agent="verifier", kind="llm_call", parent=v.index, content="agree"))
+    t.final_answer = "544"
+    return t
+
+
+def test_embedded_is_default_and_trainable() -> None:
+    att = get_attributor("embedded")
+    assert isinstance(att, EmbeddedAttributor)
+    assert isinstance(att, TrainableAttributor)
+
+
+@pytest.mark.parametrize("with_gt", [False, True])
+def test_handmade_trace_with_llm_children(with_gt: bool) -> None:
+    t = handmade_trace()
+    att = get_attributor("embedded").attribute(t, ground_truth="391" if with_gt else None)
+    assert att.parsed and att.method == "embedded"
+    top = {s.index: s for s in t.agent_steps()}
+    assert att.step in top, "the attribution must point at a top-level agent step"
+    assert att.agent == top[att.step].agent
+    assert att.agent in ("planner", "coder", "verifier")
+    assert 0.0 < att.confidence <= 1.0
+    assert att.reason.startswith(f"Step {att.step} by {att.agent}:")
+    assert set(att.evidence) <= set(top)
+    assert att.metadata["with_gt"] is with_gt
+    # the coder introduces the wrong value that the final answer repeats
+    feats = extract(t)
+    row = feats.step_rows[[s.index for s in feats.candidates].index(2)]
+    assert row[STEP_FEATURES.index("origin_final")] == 1.0 or row[STEP_FEATURES.index("ans_origin_author")] == 1.0
+
+
+def _odd_traces() -> list[Trace]:
+    out = [Trace(run_id="empty")]
+    out.append(Trace(run_id="one", steps=[Step(index=0, agent="solo", content="")]))
+    t = Trace(run_id="tools-only")
+    for _ in range(3):
+        t.add_step(Step(index=0, agent="Computer_terminal", content="exitcode: 1 (execution failed)\nTraceback"))
+    out.append(t)
+    t = Trace(run_id="noname", task="?")
+    t.add_step(Step(index=0, agent="", content="TERMINATE"))
+    t.add_step(Step(index=0, agent="", content="**"))
+    out.append(t)
+    t = Trace(run_id="huge-unicode", task="Ünïcødé ✓ 問題")
+    t.add_step(Step(index=0, agent="A", content=("数字 12 345 " * 20000) + "```" + "x" * 5000))
+    t.add_step(Step(index=0, agent="B", content="\\boxed{}" + "**" * 300 + '"' * 99))
+    t.add_step(Step(index=0, agent="B", kind="tool_call", role="tool", parent=1, tool_result={"a": [1, None]}))
+    out.append(t)
+    t = Trace(run_id="children-only-root")
+    root = t.add_step(Step(index=0, agent="A", content="answer is 1e309 and -0"))
+    for _ in range(5):
+        t.add_step(Step(index=0, agent="A", kind="llm_call", parent=root.index, content="..."))
+    out.append(t)
+    return out
+
+
+@pytest.mark.parametrize("trace", _odd_traces(), ids=lambda t: t.run_id)
+def test_odd_traces_do_not_crash(trace: Trace) -> None:
+    att = get_attributor("embedded")
+    for gt in (None, "12", ""):
+        a = att.attribute(trace, ground_truth=gt)
+        assert isinstance(a, Attribution)
+        if not trace.agent_steps():
+            assert not a.parsed and a.step is None and a.agent is None
+        else:
+            assert a.parsed and a.step in {s.index for s in trace.agent_steps()}
+    feats = extract(trace)
+    assert all(len(r) == len(STEP_FEATURES) for r in feats.step_rows)
+    assert all(len(r) == len(AGENT_FEATURES) for r in feats.agent_rows)
+
+
+def test_answer_span_forms() -> None:
+    assert answer_span(r"so the result is \boxed{1.445} .") == "1.445"
+    assert answer_span("Final answer: 42\nthanks") == "42"
+    assert "4" in answer_span("The number of clients is **4**. Agreed?")
+    assert answer_span("no answer in here") is None
+
+
+def synthetic_item(rng: random.Random, k: int) -> AnnotatedTrace:
+    """A generated team run whose decisive step is the code whose execution first fails (or that assumes data)."""
+    t = Trace(run_id=f"syn-{k}", task=f"Compute item {k}.", framework="synthetic", outcome="failure")
+    t.add_step(Step(index=0, agent="Manager", content=f"Plan for solving the task {k}: research, code, verify."))
+    gold = None
+    n_rounds = rng.randint(2, 4)
+    bad_round = rng.randrange(n_rounds)
+    for r in range(n_rounds):
+        talk = t.add_step(Step(index=0, agent=rng.choice(["Researcher", "Analyst"]), content="Let me look into it."))
+        coder = rng.choice(["Coder", "Engineer"])
+        if r == bad_round:
+            body = "We assume sample data.\n```python\nprint(undefined)\n```"
+            code = t.add_step(Step(index=0, agent=coder, content=body))
+            t.add_step(Step(index=0, agent="Computer_terminal", content="exitcode: 1 (execution failed)\nNameError"))
+            gold = Attribution(agent=coder, step=code.index, reason="bad code")
+        else:
+            t.add_step(Step(index=0, agent=coder, content="```python\nprint(2)\n```"))
+            t.add_step(Step(index=0, agent="Computer_terminal", content=f"exitcode: 0 (execution succeeded)\n{r + 10}"))
+        del talk
+    t.add_step(Step(index=0, agent="Verifier", content="Looks good to me. TERMINATE"))
+    assert gold is not None
+    return AnnotatedTrace(t, gold, source="injection", fault_type="bad_code")
+
+
+def test_fit_learns_from_annotated_traces() -> None:
+    rng = random.Random(0)
+    train = [synthetic_item(rng, k) for k in range(40)]
+    test = [synthetic_item(rng, 100 + k) for k in range(20)]
+    model = EmbeddedAttributor().fit(train)
+    assert isinstance(model, EmbeddedAttributor) and model.params["n_traces"] == 40
+    hits = sum(model.attribute(it.trace).step == it.gold.step for it in test)
+    agent_hits = sum(model.attribute(it.trace).agent == it.gold.agent for it in test)
+    assert hits >= 18 and agent_hits >= 18, (hits, agent_hits)
+
+
+def test_shipped_params_are_small_and_current() -> None:
+    assert DEFAULT_PARAMS.is_file(), "run: python -m agentracer.attribution.embedded --rebuild"
+    assert DEFAULT_PARAMS.stat().st_size < 5 * 1024 * 1024
+    p = json.loads(DEFAULT_PARAMS.read_text())
+    for mode in ("wo_g", "w_g"):
+        assert p["modes"][mode]["step"]["features"] == list(STEP_FEATURES)
+        assert p["modes"][mode]["agent"]["features"] == list(AGENT_FEATURES)
+    assert any("who_and_when" in s for s in p["trained_on"])
+
+
+def test_rebuild_writes_params_from_a_folder(tmp_path: Path, whowhen_dir: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in sorted(whowhen_dir.glob("*.json"))[:16]:
+        shutil.copy(f, data / f.name)
+    out = rebuild([data], tmp_path / "params.json")
+    p = json.loads(out.read_text())
+    assert p["n_traces"] == 16 and p["modes"]["wo_g"]["step"]["l2"] > 0
+    att = get_attributor(f"embedded:{out}")
+    item = load_annotated(data)[0]
+    a = att.attribute(item.trace)
+    assert a.parsed and a.metadata["params"] == "params.json"
+
+
+def test_missing_params_fall_back_to_documented_prior(tmp_path: Path) -> None:
+    att = EmbeddedAttributor(params_path=tmp_path / "absent.json")
+    a = att.attribute(handmade_trace())
+    assert a.parsed and a.metadata.get("fallback_prior") is True
+
+
+def test_inference_needs_no_numpy(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(handmade_trace().to_json())
+    expected = get_attributor("embedded").attribute(handmade_trace())
+    code = (
+        "import sys; sys.modules['numpy'] = None\n"
+        "import agentracer\n"
+        "a = agentracer.attribute(sys.argv[1])\n"
+        "assert a.parsed, a\n"
+        "print(a.agent, a.step)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [expected.agent, str(expected.step)]
+
+
+def test_bad_parameter_files_give_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not found"):
+        get_attributor(f"embedded:{tmp_path / 'absent.json'}")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="cannot read embedded parameters"):
+        get_attributor(f"embedded:{bad}")
+    other = tmp_path / "other.json"
+    other.write_text(
+        '{"modes": {"wo_g": {"step": {"features": ["nope"], "mu": [0], "sd": [1], "w": [1]},'
+        ' "agent": {"features": [], "mu": [], "sd": [], "w": []}}}}'
+    )
+    with pytest.raises(ValueError, match="rebuild"):
+        get_attributor(f"embedded:{other}")
+    with pytest.raises(ValueError, match="rebuild"):
+        EmbeddedAttributor(params_path=other).attribute(handmade_trace())

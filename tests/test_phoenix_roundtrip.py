@@ -1,0 +1,100 @@
+"""OTLP to a real Arize Phoenix on 127.0.0.1, read back through Phoenix's client.
+
+Phoenix needs its own venv (its mcp>=2 clashes with camel-ai's mcp<2): `make phoenix-test` builds
+`.venv-phoenix` and runs this test; in a plain `make test` it is skipped when that venv is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from agentracer import Recorder
+from agentracer.export import tracer_provider
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOENIX_PY = Path(os.environ.get("PHOENIX_PYTHON", ROOT / ".venv-phoenix" / "bin" / "python"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def phoenix(tmp_path: Path):
+    if not PHOENIX_PY.exists():
+        pytest.skip("no Phoenix venv (run `make phoenix-test`)")
+    port, grpc_port = _free_port(), _free_port()
+    env = dict(
+        os.environ,
+        PHOENIX_HOST="127.0.0.1",
+        PHOENIX_PORT=str(port),
+        PHOENIX_GRPC_PORT=str(grpc_port),
+        PHOENIX_WORKING_DIR=str(tmp_path / "phoenix"),
+        PHOENIX_TELEMETRY_ENABLED="false",
+        HOME=str(tmp_path),
+    )
+    log = open(tmp_path / "phoenix.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([str(PHOENIX_PY), str(ROOT / "tests/phoenix/serve_loopback.py"), "serve"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(url + "/healthz", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+            if proc.poll() is not None:
+                pytest.fail("phoenix exited: " + (tmp_path / "phoenix.log").read_text()[-2000:])
+    else:
+        proc.terminate()
+        pytest.fail("phoenix did not become healthy")
+    yield url, env
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+def test_spans_arrive_in_phoenix(phoenix) -> None:
+    url, env = phoenix
+    project = "agentracer-test"
+    tp = tracer_provider(endpoint=url + "/v1/traces", project=project, service_name="agentracer-test")
+    rec = Recorder(tracer_provider=tp, capture_content=True)
+    agents = ["planner", "solver", "verifier"]
+    with rec.run("what is 6*7?", run_id="phoenix-run"):
+        for a in agents:
+            with rec.step(a, input="x") as h:
+                rec.begin_llm("fake-model", messages=[{"role": "user", "content": a}]).end(f"{a} says 42")
+                h.set(content=f"{a} says 42")
+    rec.end_run(outcome="failure")
+    from agentracer import Attribution
+    from agentracer.export import attribution_span  # the attribution as a span of its own
+
+    attribution_span(rec.last_trace(), Attribution("solver", 2, "wrong product", 0.8, "embedded"), tracer_provider=tp)
+    assert tp.agentracer_processor.force_flush(10000)
+    assert tp.agentracer_processor.stats.failed == 0
+    spans: list[dict] = []
+    for _ in range(60):
+        out = subprocess.run([str(PHOENIX_PY), str(ROOT / "tests/phoenix/read_spans.py"), url, project],
+                             capture_output=True, text=True, env=env, timeout=60)
+        spans = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        if len(spans) >= 8:
+            break
+        time.sleep(0.5)
+    tp.shutdown()
+    agent_spans = [s for s in spans if s["name"].startswith("invoke_agent ")]
+    order = sorted(agent_spans, key=lambda s: s["attributes"]["agentracer.step.index"])
+    assert [s["attributes"]["gen_ai.agent.name"] for s in order] == agents
+    assert [s["attributes"]["agentracer.step.index"] for s in order] == [0, 2, 4]
+    assert all(s.get("span_kind") == "AGENT" or s["attributes"].get("openinference.span.kind") == "AGENT" for s in agent_spans), agent_spans[0]
+    att = [s for s in spans if "agentracer.attribution.agent" in s["attributes"]]
+    assert att and att[0]["attributes"]["agentracer.attribution.agent"] == "solver"
+    assert att[0]["attributes"]["agentracer.attribution.step"] == 2
