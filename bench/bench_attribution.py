@@ -32,7 +32,7 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "who_and_when" / "Algorithm-Generated"
+DATA = __import__("agentracer.testing", fromlist=["whowhen_dir"]).whowhen_dir()
 
 SURFACE = [
     "pos0", "pos1", "pos2", "rel_pos", "is_last", "is_tool", "first_speaker", "agent_first_turn", "agent_turn_idx",

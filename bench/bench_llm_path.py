@@ -21,7 +21,7 @@ from agentracer.formats.whowhen import read_whowhen
 from agentracer.trace import Step, Trace
 
 ROOT = Path(__file__).resolve().parents[1]
-WHOWHEN = ROOT.parent / "shared" / "data" / "who_and_when" / "Algorithm-Generated"
+WHOWHEN = __import__("agentracer.testing", fromlist=["whowhen_dir"]).whowhen_dir()
 OUT = ROOT / "bench" / "results" / "attribution-llm.md"
 
 

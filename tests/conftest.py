@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from agentracer.testing import whowhen_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -13,7 +14,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-WHOWHEN = ROOT.parent / "shared" / "data" / "who_and_when" / "Algorithm-Generated"
+WHOWHEN = whowhen_dir()  # $AGENTRACER_DATA, else ../shared/data beside the repository
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["QWEN3_CHAT_TEMPLATE", "build_tiny_qwen3"]
+__all__ = ["QWEN3_CHAT_TEMPLATE", "build_tiny_qwen3", "shared_data_dir", "whowhen_dir"]
 
 # The Qwen3 chat template, reduced to what the tracer needs: roles, generation prompt and the
 # ``enable_thinking`` switch (an empty think block when thinking is off, as Qwen3 does).
@@ -21,6 +21,26 @@ QWEN3_CHAT_TEMPLATE = (
     "{% if enable_thinking is defined and enable_thinking is false %}{{ '<think>\n\n</think>\n\n' }}{% endif %}"
     "{% endif %}"
 )
+
+def shared_data_dir() -> Path:
+    """The project's benchmark data folder: ``$AGENTRACER_DATA``, else the nearest ``../shared/data`` above
+    this package (the repository's sibling ``shared/``), else ``../shared/data`` relative to the cwd."""
+    import os
+
+    env = os.environ.get("AGENTRACER_DATA")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents:
+        cand = parent.parent / "shared" / "data"
+        if cand.is_dir():
+            return cand
+    return Path("../shared/data")
+
+
+def whowhen_dir() -> Path:
+    """Who&When Algorithm-Generated inside :func:`shared_data_dir`."""
+    return shared_data_dir() / "who_and_when" / "Algorithm-Generated"
+
 
 _CORPUS = [
     "Who is responsible for the failure? Answer with the agent, the step and the reason.",

@@ -441,17 +441,9 @@ def rebuild(data: list[str | Path] | None = None, out: str | Path | None = None)
 
 
 def _shared_data() -> Path:
-    import os
+    from ..testing import shared_data_dir
 
-    env = os.environ.get("AGENTRACER_DATA")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        cand = parent.parent / "shared" / "data"
-        if cand.is_dir():
-            return cand
-    return Path("../shared/data")
+    return shared_data_dir()
 
 
 def _display(p: Path) -> str:

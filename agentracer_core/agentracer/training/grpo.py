@@ -93,7 +93,7 @@ class TrainConfig:
     peft: dict[str, Any] | None = None
     tiny: dict[str, Any] = field(default_factory=dict)
     model_init_kwargs: dict[str, Any] = field(default_factory=dict)
-    merge_lora: bool = True
+    merge_lora: bool = True  # with LoRA: save merged weights (True) or the adapter alone (False)
     limit: int | None = None
     seed: int = 0
     base_dir: Path = Path(".")
@@ -485,9 +485,17 @@ def run_sft_warmup(
                          peft_config=_lora_config(cfg), callbacks=callbacks or None)
     if quiet:
         _quiet(trainer)
+    deepspeed = bool(getattr(trainer, "is_deepspeed_enabled", False))
+    if deepspeed and cfg.peft:
+        raise ConfigError("an SFT warm-up with LoRA under DeepSpeed cannot be merged before GRPO; run the "
+                          "warm-up on one GPU or without peft", file=cfg.source, key="sft")
     trainer.train()
     out = cfg.output_dir / "sft-model"
-    if _is_main(trainer):
+    if deepspeed:  # ZeRO-3 shards the weights: every rank takes part in gathering them
+        trainer.save_model(str(out))
+        if _is_main(trainer):
+            tokenizer.save_pretrained(out)
+    elif _is_main(trainer):
         save_for_inference(trainer.model, tokenizer, out)
     trainer.accelerator.wait_for_everyone()
     return str(out), list(trainer.state.log_history)
@@ -546,6 +554,11 @@ def train(cfg: TrainConfig, *, callbacks: list[Any] | None = None, quiet: bool =
             tokenizer.save_pretrained(target)
             (target / "agentracer.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         final = target
+    elif cfg.peft and not cfg.merge_lora:
+        trainer.save_model(str(final))  # the adapter alone; the transformers backend merges it on load
+        if _is_main(trainer):
+            tokenizer.save_pretrained(final)
+            (final / "agentracer.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     elif _is_main(trainer):
         save_for_inference(trainer.model, tokenizer, final, meta=meta)
     if _is_main(trainer):
