@@ -145,7 +145,7 @@ def main() -> None:
         "in this environment): feedback from AgenTracer-8B's attributions gave off-the-shelf multi-agent systems "
         "4.8–14.2% gains — MaAS +14.2% on MATH-500 after three rounds and OWL Workforce +4.8% — while a "
         "generic Self-Refine-style reflection driven by GPT-4.1 sometimes made them worse. How to reproduce those "
-        "setups on a GPU machine: docs/readme/refine.md.",
+        "setups on a GPU machine: docs/refine.md.",
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

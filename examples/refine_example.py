@@ -3,7 +3,7 @@
 Runs offline on **simulated agents** (agentracer.simulated: small programs standing in for LLMs, whose
 behaviour depends on the instructions they receive) in a MaAS-shaped workflow, so the feedback travels
 through the real MaAS plugin into the operators' prompts. For real LLM agents see
-``agentracer refine --base-url URL --model M`` (docs/readme/refine.md).
+``agentracer refine --base-url URL --model M`` (docs/refine.md).
 
     python examples/refine_example.py
 """

@@ -620,7 +620,8 @@ class Recorder:
         run = ph.run if ph else self._run_for(None)
         agent = agent or (ph.step.agent if ph else "unknown")
         clean_msgs = _clean(messages, self.redact) if messages is not None else None
-        key = llm_call_key(agent, model, _clean(key_messages, self.redact) if key_messages is not None else clean_msgs)
+        # the key only needs a deterministic JSON form, not redaction (it is a hash; nothing of it is stored)
+        key = llm_call_key(agent, model, _clean(key_messages, _same) if key_messages is not None else clean_msgs)
         with run.lock:
             occ = run.llm_seen.get(key, 0)
             run.llm_seen[key] = occ + 1
@@ -873,6 +874,10 @@ def _redact_obj(obj: Any, redact: Callable[[str], str]) -> Any:
 
 
 _PLAIN = (int, float, bool, type(None))
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _clean(obj: Any, redact: Callable[[str], str], depth: int = 0) -> Any:

@@ -311,7 +311,7 @@ def prepare_grpo_dataset(
     """
     import datasets
 
-    if not isinstance(sources, (list, tuple)) or (sources and isinstance(sources[0], AnnotatedTrace)):
+    if not isinstance(sources, (list, tuple)) or (sources and isinstance(sources[0], (AnnotatedTrace, dict))):
         sources = [sources]
     rows: list[dict[str, Any]] = []
     for src in sources:
