@@ -237,11 +237,11 @@ def plot(result: dict, path: Path) -> None:
         ax.plot(range(1, n + 1), ys, color=c, alpha=0.18, lw=0.8)
         ax.plot(range(1, n + 1), _smooth(ys), color=c, lw=2, label=f"{name} (batch mean, 20-step avg)")
     b, a = result["before"], result["after"]
-    for key, c, lbl in (("format", "tab:green", "format"), ("agent_acc", "tab:blue", "agent acc"),
-                        ("step_reward", "tab:orange", "step reward")):
+    for key, c, lbl, dy in (("format", "tab:green", "format", 6), ("agent_acc", "tab:blue", "agent acc", -12),
+                            ("step_reward", "tab:orange", "step reward", 6)):
         ax.scatter([0, n], [b[key], a[key]], color=c, marker="D", edgecolor="k", zorder=5)
         ax.annotate(f"{lbl} {b[key]:.2f}", (0, b[key]), textcoords="offset points", xytext=(4, 4), fontsize=7)
-        ax.annotate(f"{a[key]:.2f}", (n, a[key]), textcoords="offset points", xytext=(-22, 4), fontsize=7)
+        ax.annotate(f"{lbl} {a[key]:.2f}", (n, a[key]), textcoords="offset points", xytext=(-62, dy), fontsize=7)
     ax.axhline(result["floors"]["random_agent"], color="tab:blue", ls=":", lw=1, label="random-agent floor")
     ax.set_xlabel(f"GRPO step ({result['args']['batch']} completions = {result['args']['batch'] // 8} traces x 8)")
     ax.set_ylabel("reward")
@@ -267,7 +267,7 @@ def write_table(result: dict, path: Path) -> None:
         "## Training: GRPO learning on a synthetic attribution task (tiny Qwen3, CPU)",
         "",
         f"Command: `{result['command'].strip()}`  ",
-        f"Machine: {result['machine']} (shared with other jobs while it ran, so times are upper bounds).  ",
+        f"Machine: {result['machine']} (other jobs may share the machine: times are upper bounds).  ",
         f"Model: tiny random Qwen3, {result['params']:,} parameters; SFT warm-up {result['args']['sft_steps']} steps, "
         f"then GRPO {len(c['reward'])} steps ({result['args']['batch']} completions per step = "
         f"{result['args']['batch'] // 8} traces x 8 generations, lr "

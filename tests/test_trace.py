@@ -134,3 +134,15 @@ def test_load_annotated_folder(whowhen_dir: Path) -> None:
     items = load_annotated(whowhen_dir)
     assert len(items) == 126
     assert items[0].trace.run_id
+
+
+def test_whowhen_export_of_a_native_trace_numbers_agent_steps() -> None:
+    """history[i] is the i-th agent step, so a gold step pointing past nested calls is renumbered."""
+    from agentracer.formats.whowhen import from_whowhen
+
+    at = AnnotatedTrace(_trace(), Attribution("solver", 2, "wrong sum"), source="injection")
+    d = to_whowhen(at)
+    assert [h["name"] for h in d["history"]] == ["planner", "solver"]
+    assert d["mistake_step"] == "1" and d["mistake_agent"] == "solver"
+    back = from_whowhen(d)
+    assert back.gold.step == 1 and back.trace.steps[1].content == "5"

@@ -116,7 +116,9 @@ def to_whowhen(item: Trace | AnnotatedTrace) -> dict[str, Any]:
             "ground_truth": trace.ground_truth or "",
         }
     hist = []
-    for s in trace.agent_steps():
+    top = trace.agent_steps()
+    position = {s.index: i for i, s in enumerate(top)}  # history[i] is the i-th agent step
+    for s in top:
         h = s.metadata.get("whowhen")
         if isinstance(h, dict) and h.get("content", "") == s.content:
             hist.append(copy.deepcopy(h))
@@ -125,9 +127,10 @@ def to_whowhen(item: Trace | AnnotatedTrace) -> dict[str, Any]:
     out["history"] = hist
     if gold is not None:
         out["mistake_agent"] = gold.agent or ""
+        step = position.get(gold.step, gold.step) if gold.step is not None else None
         old = out.get("mistake_step")
-        same = old is not None and str(old).strip() == str(gold.step)
-        out["mistake_step"] = old if same else str(gold.step if gold.step is not None else "")
+        same = old is not None and str(old).strip() == str(step)
+        out["mistake_step"] = old if same else str(step if step is not None else "")
         if not (isinstance(src, dict) and src.get("mistake_reason") == gold.reason):
             out["mistake_reason"] = gold.reason
     return out
