@@ -600,7 +600,7 @@ def refine(
                       f"random-agent ({tracer_name})" if feedback == "random" else feedback)
 
     def held_out(mem: FeedbackMemory) -> float | None:
-        return runner.evaluate(eval_tasks, mem, "heldout").accuracy if eval_tasks else None
+        return runner.evaluate(eval_tasks, mem, "held-out").accuracy if eval_tasks else None
 
     t0 = time.perf_counter()
     current = runner.evaluate(tasks, memory, "tasks")
@@ -939,7 +939,7 @@ def refine_cli(
             seed=seed, critic=critic, oracle=system.oracle if oracle_ok else None,
         )
         console.print(f"  done in {time.perf_counter() - t0:.1f}s")
-    meta = {"rounds": rounds, "seed": seed, "n_tasks": len(train), "n_heldout": len(held),
+    meta = {"rounds": rounds, "seed": seed, "n_tasks": len(train), "n_held_out": len(held),
             "methods": methods, "frameworks": frameworks,
             "agents": "simulated" if demo else f"{model} @ {base_url}"}
     if demo:
