@@ -470,15 +470,22 @@ class AgentracerCallbackHandler(BaseCallbackHandler):
         self._start_llm(serialized, [{"role": "user", "content": p} for p in prompts[:1]], run_id, parent_run_id,
                         metadata, kwargs)
 
+    def _adopt_child(self, run_id: UUID, parent_run_id: UUID | None, metadata: dict[str, Any] | None) -> Any:
+        """Register an LLM/tool run under its graph run; the agent step it belongs to, or None if not ours.
+
+        Call with ``self._lock`` held.
+        """
+        root, st = self._state_of(parent_run_id)
+        if st is None or st.run is None:
+            return None
+        self._owner[run_id] = root  # type: ignore[assignment]
+        st.members.add(run_id)
+        return self._step_for(st, metadata)
+
     def _start_llm(self, serialized: Any, messages: list[Any], run_id: UUID, parent_run_id: UUID | None,
                    metadata: dict[str, Any] | None, kwargs: dict[str, Any]) -> None:
         with self._lock:
-            root, st = self._state_of(parent_run_id)
-            if st is None or st.run is None:
-                return
-            self._owner[run_id] = root  # type: ignore[assignment]
-            st.members.add(run_id)
-            parent = self._step_for(st, metadata)
+            parent = self._adopt_child(run_id, parent_run_id, metadata)
             if parent is None:
                 return
             model = _model_name(serialized, kwargs.get("invocation_params"), metadata)
@@ -535,12 +542,7 @@ class AgentracerCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         with self._lock:
-            root, st = self._state_of(parent_run_id)
-            if st is None or st.run is None:
-                return
-            self._owner[run_id] = root  # type: ignore[assignment]
-            st.members.add(run_id)
-            parent = self._step_for(st, metadata)
+            parent = self._adopt_child(run_id, parent_run_id, metadata)
             if parent is None:
                 return
             tool = (serialized or {}).get("name") or kwargs.get("name") or "tool"

@@ -97,25 +97,23 @@ def add_feedback(messages: list[Any], text: str) -> list[Any]:
     return [SystemMessage(content=block), *messages]
 
 
-def _generate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _safe_feedback(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The call's arguments with feedback injected, or unchanged when injection fails (logged)."""
     try:
         changed = _with_feedback(args, kwargs)
     except Exception:
         log.exception("agentracer: feedback injection failed (ignored; the call proceeds unchanged)")
         changed = None
-    if changed is not None:
-        args, kwargs = changed
+    return changed if changed is not None else (args, kwargs)
+
+
+def _generate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    args, kwargs = _safe_feedback(args, kwargs)
     return wrapped(*args, **kwargs)
 
 
 async def _agenerate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    try:
-        changed = _with_feedback(args, kwargs)
-    except Exception:
-        log.exception("agentracer: feedback injection failed (ignored; the call proceeds unchanged)")
-        changed = None
-    if changed is not None:
-        args, kwargs = changed
+    args, kwargs = _safe_feedback(args, kwargs)
     return await wrapped(*args, **kwargs)
 
 
