@@ -11,6 +11,7 @@ asserted here and nothing in the test suite times anything.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,17 @@ their tables say so. No GPU was lent to this project's sessions, so nothing here
 """
 
 
+def _embed(text: str) -> str:
+    """A results file as a part of BENCHMARKS.md: its headings one level below the section title, and its
+    relative image links pointing into bench/results/."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            line = "##" + line if line.startswith("# ") else "#" + line
+        lines.append(re.sub(r"\]\((?![a-z]+:|/|bench/)([^)]+\.(?:png|svg|jpg))\)", r"](bench/results/\1)", line))
+    return "\n".join(lines)
+
+
 def assemble() -> Path:
     parts = [HEADER]
     seen: set[str] = set()
@@ -57,13 +69,10 @@ def assemble() -> Path:
         for f in present:
             seen.add(f)
             text = (RESULTS / f).read_text().strip()
-            lines = text.splitlines()
-            if lines and lines[0].startswith("# "):  # demote a results file's own title
-                lines[0] = "#" + lines[0]
-            parts.append("\n".join(lines) + "\n")
+            parts.append(_embed(text) + "\n")
     for f in sorted(p.name for p in RESULTS.glob("*.md")):
         if f not in seen:
-            parts.append(f"\n## {f[:-3]}\n\n" + (RESULTS / f).read_text().strip() + "\n")
+            parts.append(f"\n## {f[:-3]}\n\n" + _embed((RESULTS / f).read_text().strip()) + "\n")
     out = ROOT / "BENCHMARKS.md"
     out.write_text("\n".join(parts))
     return out
