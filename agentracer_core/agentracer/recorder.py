@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,8 @@ __all__ = [
     "capture_content_default",
     "last_trace",
     "llm_call_key",
+    "llm_call_key_from_parts",
+    "llm_key_part",
     "safe",
 ]
 
@@ -87,7 +90,63 @@ def safe(default: Any = None) -> Callable[[F], F]:
     return deco
 
 
+_OTEL: Any = None
+
+
+def _otel() -> Any:
+    """``opentelemetry.trace``, imported on first use (an import statement per call costs more)."""
+    global _OTEL
+    if _OTEL is None:
+        from opentelemetry import trace  # noqa: PLC0415
+
+        _OTEL = trace
+    return _OTEL
+
+
+_TRACERS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _tracer_of(provider: Any) -> Any:
+    """``provider``'s tracer for agentracer, shared by the recorders on that provider (an SDK
+    ``get_tracer`` call costs tens of microseconds, and a recorder is often made per team)."""
+    try:
+        tracer = _TRACERS.get(provider)
+    except TypeError:  # not weak-referenceable or not hashable
+        tracer = None
+    if tracer is None:
+        from . import __version__  # noqa: PLC0415
+
+        tracer = provider.get_tracer(SCOPE, __version__)
+        try:
+            _TRACERS[provider] = tracer
+        except TypeError:
+            pass
+    return tracer
+
+
+_SCALAR_TYPES = (str, int, float, bool, type(None))
+
+
+def _flat_json(value: Any) -> bool:
+    """True for a dict with string keys whose values are scalars or lists of scalars (``json.dumps`` of
+    it cannot fail), so :func:`_jsonable` needs no trial serialisation."""
+    if type(value) is not dict:
+        return False
+    for k, v in value.items():
+        if type(k) is not str:
+            return False
+        t = type(v)
+        if t in _SCALAR_TYPES:
+            continue
+        if t is list and all(type(x) in _SCALAR_TYPES for x in v):
+            continue
+        return False
+    return True
+
+
 def _jsonable(value: Any) -> Any:
+    if _flat_json(value):
+        return value
     try:
         json.dumps(value)
         return value
@@ -101,6 +160,33 @@ def llm_call_key(agent: str | None, model: str | None, messages: Any) -> str:
         blob = json.dumps([agent or "", model or "", messages], sort_keys=True, ensure_ascii=False)
     except (TypeError, ValueError):
         blob = json.dumps([agent or "", model or "", messages], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def llm_key_part(message: Any) -> str:
+    """The canonical JSON of one prompt message as the call key serialises it, for plugins that cache it
+    per message; :func:`llm_call_key_from_parts` of these equals the key :meth:`Recorder.begin_llm` derives
+    from ``key_messages`` (a list of these messages)."""
+    return json.dumps(_clean(message, _same, 1), sort_keys=True, ensure_ascii=False)
+
+
+_KEY_HEADS: dict[tuple[str, str], str] = {}
+
+
+def llm_call_key_from_parts(agent: str | None, model: str | None, parts: list[str]) -> str:
+    """:func:`llm_call_key` of a message list given as its :func:`llm_key_part` strings (no re-serialising)."""
+    names = (agent or "", model or "")
+    plain = type(names[0]) is str and type(names[1]) is str
+    head = _KEY_HEADS.get(names) if plain else None
+    if head is None:
+        try:
+            head = json.dumps(list(names), ensure_ascii=False)
+        except (TypeError, ValueError):
+            head = json.dumps(list(names), default=str, ensure_ascii=False)
+        head = head[:-1] + ", ["
+        if plain and len(_KEY_HEADS) < 1024:
+            _KEY_HEADS[names] = head
+    blob = head + ", ".join(parts) + "]]"
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
@@ -228,7 +314,13 @@ class StepHandle:
         **fields: Any,
     ) -> None:
         """Close the step: record ``output`` (and ``usage``, ``error``, the raw ``response`` payload)."""
-        self.recorder._safe_call(self.recorder._end_step, self, output, usage, error, response, fields)
+        rec = self.recorder
+        fn = rec._end_step
+        try:  # what _safe_call does, without its extra frame (a step ends on every LLM and tool call)
+            fn(self, output, usage, error, response, fields)
+        except Exception:
+            rec.errors += 1
+            log.exception("agentracer: internal error in %s (ignored; the host run continues)", getattr(fn, "__name__", fn))
 
     def __enter__(self) -> StepHandle:
         return self
@@ -324,12 +416,8 @@ class Recorder:
     @property
     def tracer(self) -> Any:
         if self._tracer is None:
-            from opentelemetry import trace as otel  # noqa: PLC0415
-
-            from . import __version__  # noqa: PLC0415
-
-            provider = self._tracer_provider or otel.get_tracer_provider()
-            self._tracer = provider.get_tracer(SCOPE, __version__)
+            provider = self._tracer_provider or _otel().get_tracer_provider()
+            self._tracer = _tracer_of(provider)
         return self._tracer
 
     def _safe_call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -374,7 +462,7 @@ class Recorder:
         ground_truth: str | None,
         implicit: bool,
     ) -> Run:
-        from opentelemetry import trace as otel  # noqa: PLC0415
+        otel = _otel()
 
         fw = framework or self.framework
         tr = Trace(
@@ -528,7 +616,7 @@ class Recorder:
         agent_id: str | None,
         adopt: Any = None,
     ) -> StepHandle:
-        from opentelemetry import trace as otel  # noqa: PLC0415
+        otel = _otel()
 
         run = run or self._run_for(None)
         tr = run.trace
@@ -541,8 +629,8 @@ class Recorder:
                     role=role,
                     kind=kind,
                     started=time.time(),
-                    metadata=_jsonable(dict(metadata or {})),
-                    replay=_jsonable(dict(replay or {})),
+                    metadata=_jsonable(dict(metadata)) if metadata else {},
+                    replay=_jsonable(dict(replay)) if replay else {},
                 )
             )
         if input is not None:
@@ -600,28 +688,50 @@ class Recorder:
         parent: StepHandle | None = None,
         provider: str | None = None,
         key_messages: Any = None,
+        key_parts: list[str] | None = None,
+        prepared: bool = False,
     ) -> StepHandle | NullHandle:
         """Open an LLM call (span ``chat {model}``) under the current agent step.
 
-        The call key is computed from the agent, model and ``key_messages`` (default ``messages``). If a
+        The call key is computed from the agent, model and ``key_messages`` (default ``messages``), or from
+        ``key_parts`` (the :func:`llm_key_part` of each key message, which a plugin can cache per message).
+        ``prepared``: ``messages`` is already a list of JSON-safe items redacted with this recorder's
+        :attr:`redact` (each item as ``clean(item, 1)`` makes it) and is stored as it is. If a
         :class:`ReplayLLM` is attached and holds a recording for this call, ``handle.replayed`` is set to
         it: the plugin must return that recorded response instead of calling the model.
         """
-        res = self._safe_call(self._begin_llm, model, messages, agent, parent, provider, key_messages)
+        fn = self._begin_llm
+        try:  # what _safe_call does, without its extra frame
+            res = fn(model, messages, agent, parent, provider, key_messages, key_parts, prepared)
+        except Exception:
+            self.errors += 1
+            log.exception("agentracer: internal error in %s (ignored; the host run continues)", getattr(fn, "__name__", fn))
+            res = None
         return res if res is not None else NullHandle()
+
+    def clean(self, value: Any, depth: int = 0) -> Any:
+        """A JSON-safe copy of ``value`` with every string redacted, as the recorder stores payloads; an
+        item of a ``prepared`` message list is ``clean(item, 1)`` (one level down, in its list)."""
+        return _clean(value, self.redact, depth)
 
     def _begin_llm(
         self, model: str | None, messages: Any, agent: str | None, parent: StepHandle | None, provider: str | None,
-        key_messages: Any,
+        key_messages: Any, key_parts: list[str] | None = None, prepared: bool = False,
     ) -> StepHandle:
-        from opentelemetry import trace as otel  # noqa: PLC0415
+        otel = _otel()
 
         ph = self._parent_handle(parent)
         run = ph.run if ph else self._run_for(None)
         agent = agent or (ph.step.agent if ph else "unknown")
-        clean_msgs = _clean(messages, self.redact) if messages is not None else None
+        if messages is None or not prepared:
+            clean_msgs = _clean(messages, self.redact) if messages is not None else None
+        else:
+            clean_msgs = messages
         # the key only needs a deterministic JSON form, not redaction (it is a hash; nothing of it is stored)
-        key = llm_call_key(agent, model, _clean(key_messages, _same) if key_messages is not None else clean_msgs)
+        if key_parts is not None:
+            key = llm_call_key_from_parts(agent, model, key_parts)
+        else:
+            key = llm_call_key(agent, model, _clean(key_messages, _same) if key_messages is not None else clean_msgs)
         with run.lock:
             occ = run.llm_seen.get(key, 0)
             run.llm_seen[key] = occ + 1
@@ -695,7 +805,7 @@ class Recorder:
         parent: StepHandle | None,
         adopt: Any = None,
     ) -> StepHandle:
-        from opentelemetry import trace as otel  # noqa: PLC0415
+        otel = _otel()
 
         ph = self._parent_handle(parent)
         run = ph.run if ph else self._run_for(None)
@@ -758,41 +868,51 @@ class Recorder:
         step, span = h.step, h.span
         if fields:
             h._set(fields)
+        red = self.redact
         if output is not None:
-            text = _text(_clean(output, self.redact)) if not isinstance(output, str) else self.redact(output)
-            if step.kind == "tool_call":
-                step.tool_result = _clean(output, self.redact) if not isinstance(output, str) else text
-                step.content = text
+            if isinstance(output, str):
+                text = red(output)
+                if step.kind == "tool_call":
+                    step.tool_result = text
             else:
-                step.content = text
+                text = _text(_clean(output, red))
+                if step.kind == "tool_call":
+                    step.tool_result = _clean(output, red)
+            step.content = text
         if response is not None:
-            step.replay["response"] = _clean(response, self.redact)
+            step.replay["response"] = _clean(response, red)
+        su = step.usage
         if usage:
-            step.usage.update({k: int(v) for k, v in usage.items() if v is not None})
+            su.update({k: int(v) for k, v in usage.items() if v is not None})
         step.ended = time.time()
         if error is not None:
             step.metadata["error"] = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        # spans
-        if step.usage.get("input_tokens") is not None:
-            span.set_attribute("gen_ai.usage.input_tokens", step.usage["input_tokens"])
-            span.set_attribute("llm.token_count.prompt", step.usage["input_tokens"])
-        if step.usage.get("output_tokens") is not None:
-            span.set_attribute("gen_ai.usage.output_tokens", step.usage["output_tokens"])
-            span.set_attribute("llm.token_count.completion", step.usage["output_tokens"])
+        # spans (the attributes in one call: each set_attribute takes the span's lock)
+        attrs: dict[str, Any] = {}
+        if su:
+            n = su.get("input_tokens")
+            if n is not None:
+                attrs["gen_ai.usage.input_tokens"] = n
+                attrs["llm.token_count.prompt"] = n
+            n = su.get("output_tokens")
+            if n is not None:
+                attrs["gen_ai.usage.output_tokens"] = n
+                attrs["llm.token_count.completion"] = n
         if self.capture_content and step.content:
-            span.set_attribute("output.value", step.content)
+            attrs["output.value"] = step.content
             if step.kind == "llm_call":
-                span.set_attribute(
-                    "gen_ai.output.messages",
-                    json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": step.content}]}]),
+                attrs["gen_ai.output.messages"] = json.dumps(
+                    [{"role": "assistant", "parts": [{"type": "text", "content": step.content}]}]
                 )
             elif step.kind == "tool_call":
-                span.set_attribute("gen_ai.tool.call.result", step.content)
+                attrs["gen_ai.tool.call.result"] = step.content
         if error is not None:
-            from opentelemetry.trace import Status, StatusCode  # noqa: PLC0415
-
-            span.set_attribute("error.type", type(error).__name__ if not isinstance(error, str) else "error")
-            span.set_status(Status(StatusCode.ERROR, str(error)[:200]))
+            attrs["error.type"] = type(error).__name__ if not isinstance(error, str) else "error"
+        if attrs:
+            span.set_attributes(attrs)
+        if error is not None:
+            otel = _otel()
+            span.set_status(otel.Status(otel.StatusCode.ERROR, str(error)[:200]))
         if h.owns_span:
             span.end()
         with h.run.lock:
@@ -886,6 +1006,34 @@ def _clean(obj: Any, redact: Callable[[str], str], depth: int = 0) -> Any:
     Objects that are not JSON types become their redacted ``content`` (messages) or ``str()``;
     nesting deeper than 32 levels is cut, so hostile inputs cannot blow the stack.
     """
+    # fast paths for the exact JSON types (what payloads are made of); anything else, subclasses
+    # included, takes the general path below
+    t = type(obj)
+    if t is str:
+        return redact(obj)
+    if t is int or t is bool or obj is None:
+        return obj
+    if depth <= 32:
+        if t is dict:
+            d = depth + 1
+            out = {}
+            for k, v in obj.items():
+                tv = type(v)
+                if tv is str:
+                    v = redact(v)
+                elif not (tv is int or tv is bool or v is None):
+                    v = _clean(v, redact, d)
+                out[k if isinstance(k, str) else str(k)] = v
+            return out
+        if t is list:
+            d = depth + 1
+            return [
+                redact(v) if type(v) is str else v if (type(v) is int or v is None) else _clean(v, redact, d) for v in obj
+            ]
+    return _clean_any(obj, redact, depth)
+
+
+def _clean_any(obj: Any, redact: Callable[[str], str], depth: int) -> Any:
     if isinstance(obj, str):
         return redact(obj)
     if isinstance(obj, _PLAIN):

@@ -34,7 +34,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
-from agentracer.recorder import Recorder, Run
+from agentracer.recorder import Recorder, Run, llm_key_part
 
 log = logging.getLogger("agentracer.autogen")
 
@@ -57,6 +57,21 @@ _ORIG_ATTR = "_agentracer_orig"
 # (session, step handle) of the agent turn running in this context: tools read it (a tool instance may
 # be shared by several agents, so it cannot know its agent by itself).
 _TURN: contextvars.ContextVar[tuple[Session, Any] | None] = contextvars.ContextVar("agentracer_autogen_turn", default=None)
+
+
+_AG_CLASSES: dict[str, type] = {}
+
+
+def _ag(name: str) -> type:
+    """An ``autogen_agentchat`` class by name, imported once (an import statement per hook call costs)."""
+    cls = _AG_CLASSES.get(name)
+    if cls is None:
+        if name in ("Response", "TaskResult"):
+            from autogen_agentchat import base as mod
+        else:
+            from autogen_agentchat import messages as mod  # type: ignore[no-redef]
+        cls = _AG_CLASSES[name] = getattr(mod, name)
+    return cls
 
 
 def _guard(fn: Callable[..., Any], *args: Any, default: Any = None, **kwargs: Any) -> Any:
@@ -154,19 +169,87 @@ def _llm_messages_for_step(messages: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+_PROMPT_CACHE_MAX = 4096
+_PROMPT_CACHE_MAX_CHARS = 65536
+# value key of a prompt message -> (redactor, its redacted step form, its call-key part); see prompt_forms
+_PROMPT_CACHE: dict[Any, tuple[Any, Any, str]] = {}
+_PLAIN_FIELD_TYPES = frozenset({str, int, bool, type(None)})
+_PLAIN_TYPES: dict[tuple[type, ...], bool] = {}  # field value types of a message -> all plain?
+
+
+def _message_key(m: Any) -> Any:
+    """:func:`_value_key` of a message, made without a Python loop when its fields are plain values
+    (strings, ints, bools, None: the usual system / user / assistant text messages)."""
+    d = getattr(m, "__dict__", None)
+    if type(d) is not dict or getattr(m, "__pydantic_extra__", None):
+        return None
+    content = d.get("content")
+    if type(content) is str and len(content) > _PROMPT_CACHE_MAX_CHARS:  # huge messages are not kept
+        return None
+    types = tuple(map(type, d.values()))
+    plain = _PLAIN_TYPES.get(types)
+    if plain is None:
+        plain = all(t in _PLAIN_FIELD_TYPES for t in types)
+        if len(_PLAIN_TYPES) < 1024:
+            _PLAIN_TYPES[types] = plain
+    if plain:  # equal keys: same class, same field names, same value types and equal values
+        return (type(m), tuple(d.items()), types)
+    return _value_key(m)
+
+
+def _value_key(obj: Any, depth: int = 0) -> Any:
+    """A hashable key equal for two messages exactly when their fields are equal (same class, same values),
+    so a message's recorded forms can be cached by value; None when a field is not a plain value (then the
+    forms are computed afresh). By value, not by ``id()``: a message mutated in place gets a new key."""
+    d = getattr(obj, "__dict__", None)
+    if type(d) is not dict or depth > 3 or getattr(obj, "__pydantic_extra__", None):
+        return None
+    parts: list[Any] = [type(obj)]
+    for k, v in d.items():
+        t = type(v)
+        if t is str or v is None:
+            parts.append((k, v))
+        elif t is bool or t is int:
+            parts.append((k, t, v))
+        elif t is list:
+            items: list[Any] = []
+            for x in v:
+                if type(x) is str:
+                    items.append(x)
+                    continue
+                xk = _value_key(x, depth + 1)  # function calls / results in a message
+                if xk is None:
+                    return None
+                items.append(xk)
+            parts.append((k, list, tuple(items)))
+        else:  # floats (-0.0 == 0.0, NaN), nested models, images...: not cached
+            return None
+    return tuple(parts)
+
+
 def _model_name(client: Any) -> str:
-    for getter in (
-        lambda c: c._create_args.get("model"),
-        lambda c: c._raw_config.get("model"),
-        lambda c: c._model,
-        lambda c: c.model_info.get("family") if c.model_info.get("family") not in (None, "unknown") else None,
-    ):
+    # getattr with a default, not try/except around each lookup: most clients lack most of these
+    # attributes, and a raised AttributeError per lookup per LLM call is measurable
+    for attr in ("_create_args", "_raw_config"):
         try:
-            name = getter(client)
+            cfg = getattr(client, attr, None)
+            name = cfg.get("model") if cfg is not None else None
         except Exception:
             name = None
         if isinstance(name, str) and name:
             return name
+    try:
+        name = getattr(client, "_model", None)
+    except Exception:
+        name = None
+    if isinstance(name, str) and name:
+        return name
+    try:
+        name = client.model_info.get("family")
+    except Exception:
+        name = None
+    if isinstance(name, str) and name and name != "unknown":
+        return name
     return type(client).__name__
 
 
@@ -214,20 +297,53 @@ class Session:
         self.last_result: Any = None
         self._pending_context_patch: tuple[Any, str, str] | None = None
         self._adopted: set[int] = set()
+        self._shared: tuple[Run, bool] | None = None  # shared_provider() of the current run
+
+    def prompt_forms(self, messages: Sequence[Any]) -> tuple[list[Any], list[str]]:
+        """The recorded prompt (redacted step forms, as ``Recorder.begin_llm(prepared=True)`` takes them)
+        and the call-key parts of ``messages``, each message's forms computed once and then cached (by
+        value, with the redactor they were made with): a multi-turn prompt resends the same messages on
+        every LLM call, and runs of one team resend the same system and task messages."""
+        rec = self.recorder
+        red = rec.redact
+        cache = _PROMPT_CACHE
+        msgs: list[Any] = []
+        parts: list[str] = []
+        for m in messages:
+            k = _message_key(m)
+            hit = cache.get(k) if k is not None else None
+            if hit is None or hit[0] is not red:
+                hit = (red, rec.clean(_llm_messages_for_step((m,))[0], 1), llm_key_part(llm_messages_for_key((m,))[0]))
+                if k is not None:
+                    if len(cache) >= _PROMPT_CACHE_MAX:
+                        cache.clear()
+                    cache[k] = hit
+            step = hit[1]
+            msgs.append(dict(step) if type(step) is dict else step)
+            parts.append(hit[2])
+        return msgs, parts
 
     # ------------------------------------------------------------------ providers / spans
     def shared_provider(self) -> bool:
-        """True when AutoGen's own spans (global provider) and ours go to the same provider."""
+        """True when AutoGen's own spans (global provider) and ours go to the same provider.
+
+        Looked up once per run (``get_tracer_provider`` reads the environment on each call)."""
+        run, cached = self.run, self._shared
+        if cached is not None and run is not None and cached[0] is run:
+            return cached[1]
         from opentelemetry import trace as otel
 
         tp = getattr(self.recorder, "_tracer_provider", None)
-        return tp is None or tp is otel.get_tracer_provider()
+        shared = tp is None or tp is otel.get_tracer_provider()
+        if run is not None:
+            self._shared = (run, shared)
+        return shared
 
     def _adoptable(self, name: str) -> Any:
-        from opentelemetry import trace as otel
-
         if not self.shared_provider():
             return None
+        from opentelemetry import trace as otel
+
         cur = otel.get_current_span()
         if not cur.is_recording() or getattr(cur, "name", None) != name:
             return None
@@ -390,9 +506,7 @@ class Session:
 
     def manager_output(self, item: Any) -> None:
         """A message put on the team's output queue: the manager's own chat messages become its steps."""
-        from autogen_agentchat.messages import BaseChatMessage
-
-        if self.manager_name is None or not isinstance(item, BaseChatMessage) or item.source != self.manager_name:
+        if self.manager_name is None or not isinstance(item, _ag("BaseChatMessage")) or item.source != self.manager_name:
             return
         h = self.manager_step
         self.manager_step = None
@@ -439,7 +553,11 @@ class Session:
     def add_usage(self, parent: Any, usage: dict[str, int] | None) -> None:
         if parent is None or not usage:
             return
-        tot = self.step_usage.setdefault(id(parent), {})
+        key = id(parent)
+        tot = self.step_usage.get(key)
+        if tot is None:
+            self.step_usage[key] = {k: int(v) for k, v in usage.items()}
+            return
         for k, v in usage.items():
             tot[k] = tot.get(k, 0) + int(v)
 
@@ -474,10 +592,12 @@ def _make_traced_client_class() -> type:
             parent = s.llm_parent(self._agentracer_agent)
             if getattr(parent, "step", None) is None:  # no step (the recorder failed): let it find one
                 parent = None
+            msgs, parts = s.prompt_forms(messages)
             h = s.recorder.begin_llm(
                 _model_name(self._agentracer_inner),
-                messages=_llm_messages_for_step(messages),
-                key_messages=llm_messages_for_key(messages),
+                messages=msgs,
+                key_parts=parts,
+                prepared=True,
                 agent=self._agentracer_agent,
                 parent=parent,
                 provider=FRAMEWORK,
@@ -723,8 +843,7 @@ def _wrap_agent(agent: Any, session: Session) -> None:
 
 
 async def _traced_turn(agent: Any, orig: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> AsyncGenerator[Any, None]:
-    from autogen_agentchat.base import Response
-
+    Response = _ag("Response")  # noqa: N806
     session: Session = getattr(agent, _SESSION_ATTR)
     messages = args[0] if args else kwargs.get("messages", [])
     own_run = False
@@ -812,8 +931,7 @@ def _wrap_run_stream(obj: Any, session_getter: Callable[[], Session]) -> None:
 
 
 async def _traced_run_stream(session: Session, orig: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> AsyncGenerator[Any, None]:
-    from autogen_agentchat.base import TaskResult
-
+    TaskResult = _ag("TaskResult")  # noqa: N806
     _guard(session.begin_run, kwargs.get("task", args[0] if args else None))
     gen = orig(*args, **kwargs)
     result = None
