@@ -16,7 +16,9 @@ from autogen_core import FunctionCall
 from autogen_core.models import CreateResult, ModelInfo, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
-MODEL_INFO = ModelInfo(vision=False, function_calling=True, json_output=False, family="unknown", structured_output=False)
+MODEL_INFO = ModelInfo(
+    vision=False, function_calling=True, json_output=False, family="unknown", structured_output=False
+)
 TASK = "What is 17 * 3? Answer with the number."
 
 
@@ -158,4 +160,71 @@ def prompt_text(create_call: dict[str, Any]) -> str:
 
 def signature(result: Any) -> list[tuple[str, str, str]]:
     """What the host sees of a run: (type, source, content) of each message, without ids or timestamps."""
-    return [(type(m).__name__, m.source, str(m.content)) for m in result.messages] + [("stop", "", str(result.stop_reason))]
+    return [(type(m).__name__, m.source, str(m.content)) for m in result.messages] + [
+        ("stop", "", str(result.stop_reason))
+    ]
+
+
+def openai_client(*answers: Any) -> Any:
+    """AutoGen's ``OpenAIChatCompletionClient`` answered in process by a scripted OpenAI endpoint
+    (``httpx.MockTransport``: no server, no network). Each answer is a string or a ``(tool, arguments)`` call.
+    ``client.requests`` collects the JSON bodies the client sent."""
+    import httpx
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+    requests: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(json.loads(request.content))
+        a = answers[(len(requests) - 1) % len(answers)]
+        if isinstance(a, str):
+            msg: dict[str, Any] = {"role": "assistant", "content": a}
+            finish = "stop"
+        else:
+            fn = {"name": a[0], "arguments": json.dumps(a[1])}
+            msg = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call-1", "type": "function", "function": fn}],
+            }
+            finish = "tool_calls"
+        body = {
+            "id": f"chatcmpl-{len(requests)}",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "finish_reason": finish, "message": msg}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+        }
+        return httpx.Response(200, json=body)
+
+    c = OpenAIChatCompletionClient(
+        model="gpt-4o-mini",
+        api_key="sk-test-not-a-key",
+        base_url="http://llm.invalid/v1",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    )
+    c.requests = requests  # type: ignore[attr-defined]
+    return c
+
+
+def round_robin_openai() -> RoundRobinGroupChat:
+    """:func:`round_robin` on OpenAI clients (see :func:`openai_client`)."""
+    return RoundRobinGroupChat(
+        [
+            AssistantAgent(
+                "planner", model_client=openai_client("PLAN: use the multiply tool on 17 and 3."), description="Plans."
+            ),
+            AssistantAgent(
+                "coder",
+                model_client=openai_client(("add", {"a": 17, "b": 3}), "The result is 20."),
+                tools=[multiply, add],
+                reflect_on_tool_use=True,
+                description="Computes with tools.",
+            ),
+            AssistantAgent(
+                "reviewer", model_client=openai_client("Looks right. FINAL ANSWER: 20"), description="Reviews."
+            ),
+        ],
+        max_turns=3,
+    )
