@@ -169,8 +169,10 @@ def _llm_messages_for_step(messages: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
-_PROMPT_CACHE_MAX = 4096
-_PROMPT_CACHE_MAX_CHARS = 65536
+_PROMPT_CACHE_MAX = 4096  # entries
+_PROMPT_CACHE_MAX_CHARS = 65536  # a longer message is not cached
+_PROMPT_CACHE_BUDGET = 4_000_000  # characters of message content held by the cache, in all
+_PROMPT_CACHE_SIZE = [0]
 # value key of a prompt message -> (redactor, its redacted step form, its call-key part); see prompt_forms
 _PROMPT_CACHE: dict[Any, tuple[Any, Any, str]] = {}
 _PLAIN_FIELD_TYPES = frozenset({str, int, bool, type(None)})
@@ -315,9 +317,12 @@ class Session:
             if hit is None or hit[0] is not red:
                 hit = (red, rec.clean(_llm_messages_for_step((m,))[0], 1), llm_key_part(llm_messages_for_key((m,))[0]))
                 if k is not None:
-                    if len(cache) >= _PROMPT_CACHE_MAX:
+                    size = len(hit[2])
+                    if len(cache) >= _PROMPT_CACHE_MAX or _PROMPT_CACHE_SIZE[0] + size > _PROMPT_CACHE_BUDGET:
                         cache.clear()
+                        _PROMPT_CACHE_SIZE[0] = 0
                     cache[k] = hit
+                    _PROMPT_CACHE_SIZE[0] += size
             step = hit[1]
             msgs.append(dict(step) if type(step) is dict else step)
             parts.append(hit[2])
