@@ -1,12 +1,12 @@
 """Per-step overhead of agentracer versus the OpenInference instrumentors, on LangGraph and AutoGen.
 
-The same run three ways — no instrumentation, the OpenInference instrumentor, agentracer — each mode in a
-fresh subprocess (instrumentors patch classes globally), on offline fake LLMs so the time is all framework
-+ instrumentation. Both instrumented modes export to the same kind of provider: a TracerProvider with a
+The same run three ways — no instrumentation, the OpenInference instrumentors, agentracer — each mode in a
+long-lived subprocess of its own (instrumentors patch classes globally), the modes run in alternating short
+chunks (see :func:`measure`), on offline fake LLMs so the time is all framework + instrumentation. Both instrumented modes export to the same kind of provider: a TracerProvider with a
 batch processor and an exporter that discards spans. Reports the median run time, the per-agent-step
 overhead, and the ratio (agentracer − none) / (OpenInference − none); target ≤ 0.5.
 
-    .venv/bin/python bench/bench_overhead.py [--runs 300] [--repeats 3]
+    .venv/bin/python bench/bench_overhead.py [--cycles 40] [--chunk 15] [--seeds 3] [--frameworks ...]
 """
 
 from __future__ import annotations
@@ -46,10 +46,11 @@ def _provider():
     return tp
 
 
-def _langgraph(mode: str, runs: int) -> dict:
+def _langgraph(mode: str):
+    """(one timed run, the agent steps of the last run, the provider) for LangGraph in ``mode``."""
     from agentracer.demo import DEMO_SCRIPT, build_demo_graph, demo_input
 
-    script = {k: list(v) * (runs + 20) for k, v in DEMO_SCRIPT.items()}
+    script = {k: list(v) * 100_000 for k, v in DEMO_SCRIPT.items()}
     tp = _provider()
     if mode == "openinference":
         from openinference.instrumentation.langchain import LangChainInstrumentor
@@ -60,25 +61,49 @@ def _langgraph(mode: str, runs: int) -> dict:
         import agentracer
 
         agentracer.instrument(graph, tracer_provider=tp)
-    for _ in range(10):
-        graph.invoke(demo_input())
-    times = []
-    for _ in range(runs):
+
+    def one() -> float:
         t0 = time.perf_counter()
         graph.invoke(demo_input())
-        times.append(time.perf_counter() - t0)
-    steps = 0
-    if mode == "agentracer":
+        return time.perf_counter() - t0
+
+    return one, _steps(mode), tp
+
+
+def _steps(mode: str):
+    def steps() -> int:
+        if mode != "agentracer":
+            return 0
         import agentracer
 
-        steps = len(agentracer.last_trace().agent_steps())
-    tp.shutdown()
-    return {"median_ms": statistics.median(times) * 1e3, "agent_steps": steps}
+        return len(agentracer.last_trace().agent_steps())
+
+    return steps
 
 
-def _autogen(mode: str, runs: int) -> dict:
+def _async_runner(make_team, mode: str, **instrument_kwargs):
     import asyncio
 
+    sys.path.insert(0, str(ROOT / "tests"))
+    import _autogen_systems as S
+
+    loop = asyncio.new_event_loop()
+
+    async def run() -> float:
+        team = make_team()
+        if mode == "agentracer":
+            import agentracer
+
+            agentracer.instrument(team, **instrument_kwargs)
+        t0 = time.perf_counter()
+        await team.run(task=S.TASK)
+        return time.perf_counter() - t0
+
+    return lambda: loop.run_until_complete(run())
+
+
+def _autogen(mode: str):
+    """The same for the AutoGen team on scripted ``ReplayChatCompletionClient``s (tests/_autogen_systems.py)."""
     sys.path.insert(0, str(ROOT / "tests"))
     import _autogen_systems as S
 
@@ -87,30 +112,7 @@ def _autogen(mode: str, runs: int) -> dict:
         from openinference.instrumentation.autogen_agentchat import AutogenAgentChatInstrumentor
 
         AutogenAgentChatInstrumentor().instrument(tracer_provider=tp)
-    steps = 0
-
-    async def go() -> list[float]:
-        nonlocal steps
-        times = []
-        for i in range(runs + 10):
-            team = S.round_robin()
-            if mode == "agentracer":
-                import agentracer
-
-                agentracer.instrument(team, tracer_provider=tp)
-            t0 = time.perf_counter()
-            await team.run(task=S.TASK)
-            if i >= 10:
-                times.append(time.perf_counter() - t0)
-        if mode == "agentracer":
-            import agentracer
-
-            steps = len(agentracer.last_trace().agent_steps())
-        return times
-
-    times = asyncio.run(go())
-    tp.shutdown()
-    return {"median_ms": statistics.median(times) * 1e3, "agent_steps": steps}
+    return _async_runner(S.round_robin, mode, tracer_provider=tp), _steps(mode), tp
 
 
 def _openai_team():
@@ -173,12 +175,8 @@ def _openai_team():
     )
 
 
-def _autogen_openai(mode: str, runs: int) -> dict:
-    import asyncio
-
-    sys.path.insert(0, str(ROOT / "tests"))
-    import _autogen_systems as S
-
+def _autogen_openai(mode: str):
+    """The same for the AutoGen team on ``OpenAIChatCompletionClient``s (see :func:`_openai_team`)."""
     tp = _provider()
     if mode == "openinference":
         from openinference.instrumentation.autogen_agentchat import AutogenAgentChatInstrumentor
@@ -186,84 +184,126 @@ def _autogen_openai(mode: str, runs: int) -> dict:
 
         AutogenAgentChatInstrumentor().instrument(tracer_provider=tp)
         OpenAIInstrumentor().instrument(tracer_provider=tp)
-    steps = 0
-
-    async def go() -> list[float]:
-        nonlocal steps
-        times = []
-        for i in range(runs + 10):
-            team = _openai_team()
-            if mode == "agentracer":
-                import agentracer
-
-                # message content on the spans too, as OpenInference records it by default
-                agentracer.instrument(team, tracer_provider=tp, capture_content=True)
-            t0 = time.perf_counter()
-            await team.run(task=S.TASK)
-            if i >= 10:
-                times.append(time.perf_counter() - t0)
-        if mode == "agentracer":
-            import agentracer
-
-            steps = len(agentracer.last_trace().agent_steps())
-        return times
-
-    times = asyncio.run(go())
-    tp.shutdown()
-    return {"median_ms": statistics.median(times) * 1e3, "agent_steps": steps}
+    # message content on the spans too, as OpenInference records it by default
+    return _async_runner(_openai_team, mode, tracer_provider=tp, capture_content=True), _steps(mode), tp
 
 
-def child(framework: str, mode: str, runs: int) -> None:
+def serve(framework: str, mode: str) -> None:
+    """A child process: set ``mode`` up once, then run ``N`` timed runs per ``N`` read from stdin and print
+    their times (ms) as a JSON list; ``steps`` prints the agent steps of the last run; ``q`` ends it."""
     import logging
-
-    logging.disable(logging.WARNING)
     import warnings
 
+    logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
-    fn = {"langgraph": _langgraph, "autogen": _autogen, "autogen-openai": _autogen_openai}[framework]
-    print(json.dumps(fn(mode, runs)))
+    one, steps, tp = {"langgraph": _langgraph, "autogen": _autogen, "autogen-openai": _autogen_openai}[framework](mode)
+    for _ in range(20):  # warm-up
+        one()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "q":
+            break
+        if cmd == "steps":
+            print(json.dumps(steps()), flush=True)
+            continue
+        print(json.dumps([one() * 1e3 for _ in range(int(cmd))]), flush=True)
+    tp.shutdown()
+
+
+MODES = ("none", "openinference", "agentracer")
+
+
+def measure(fw: str, cycles: int, chunk: int, seeds: int) -> dict:
+    """Per-run times of the three modes, measured in alternating chunks so that drift hits all alike.
+
+    For each hash seed, one child process per mode is started (instrumentors patch classes globally, so a
+    mode needs a process of its own) and kept alive; then ``cycles`` times, in a fresh random order, each
+    child runs ``chunk`` runs. A cycle lasts well under a second, so the machine is the same for the three
+    chunks of a cycle: the overheads are taken per cycle (median of the mode's chunk minus median of the
+    uninstrumented chunk) and their median over all cycles is reported.
+    """
+    import random
+
+    rng = random.Random(0)
+    per_cycle: dict[str, list[float]] = {m: [] for m in MODES}
+    all_times: dict[str, list[float]] = {m: [] for m in MODES}
+    steps = 0
+    for seed in range(seeds):
+        # The same hash seed for the three modes: string hashing decides the order in which typing checks a
+        # runtime protocol's attributes, and on AutoGen that decides whether `isinstance(tool, StreamTool)`
+        # evaluates the tool's JSON schema (~0.35 ms) on each tool call.
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        procs = {
+            m: subprocess.Popen(
+                [sys.executable, __file__, "--serve", fw, m],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+                env=env,
+            )
+            for m in MODES
+        }
+        try:
+            for m, p in procs.items():
+                if p.stdout.readline().strip() != "ready":
+                    raise RuntimeError(f"{fw}/{m} child did not start")
+            for _ in range(cycles):
+                order = list(MODES)
+                rng.shuffle(order)
+                meds = {}
+                for m in order:
+                    procs[m].stdin.write(f"{chunk}\n")
+                    procs[m].stdin.flush()
+                    times = json.loads(procs[m].stdout.readline())
+                    all_times[m].extend(times)
+                    meds[m] = statistics.median(times)
+                for m in MODES:
+                    per_cycle[m].append(meds[m] - meds["none"])
+            procs["agentracer"].stdin.write("steps\n")
+            procs["agentracer"].stdin.flush()
+            steps = max(steps, json.loads(procs["agentracer"].stdout.readline()))
+        finally:
+            for p in procs.values():
+                try:
+                    p.stdin.write("q\n")
+                    p.stdin.flush()
+                except OSError:
+                    pass
+                p.wait(timeout=60)
+    return {
+        "steps": steps,
+        "median_ms": {m: statistics.median(v) for m, v in all_times.items()},
+        "overhead_ms": {m: statistics.median(per_cycle[m]) for m in MODES},
+        "cycles": len(per_cycle["none"]),
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=300)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--child", nargs=2)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cycles", type=int, default=40, help="alternating cycles per hash seed")
+    ap.add_argument("--chunk", type=int, default=15, help="runs per mode per cycle")
+    ap.add_argument("--seeds", type=int, default=3, help="hash seeds (a set of child processes each)")
+    ap.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--frameworks", default="langgraph,autogen,autogen-openai", help="comma-separated subset to run")
     args = ap.parse_args()
-    if args.child:
-        child(args.child[0], args.child[1], args.runs)
+    if args.serve:
+        serve(*args.serve)
         return
     rows = []
     for fw in args.frameworks.split(","):
-        res: dict[str, list[float]] = {"none": [], "openinference": [], "agentracer": []}
-        steps = 0
-        for rep in range(args.repeats):
-            # The same hash seed for the three modes of a repeat: string hashing decides the order in which
-            # typing checks a runtime protocol's attributes, and on AutoGen that decides whether
-            # `isinstance(tool, StreamTool)` evaluates the tool's JSON schema (~0.35 ms) on each tool call,
-            # so with random seeds a subprocess's run time varies by more than the overhead being measured.
-            env = {**os.environ, "PYTHONHASHSEED": str(rep)}
-            for mode in res:  # interleave modes so machine load hits all alike
-                out = subprocess.run(
-                    [sys.executable, __file__, "--runs", str(args.runs), "--child", fw, mode],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    cwd=ROOT,
-                    env=env,
-                )
-                r = json.loads(out.stdout.strip().splitlines()[-1])
-                res[mode].append(r["median_ms"])
-                steps = max(steps, r["agent_steps"])
-        med = {m: statistics.median(v) for m, v in res.items()}
-        oi = (med["openinference"] - med["none"]) / steps
-        ours = (med["agentracer"] - med["none"]) / steps
+        r = measure(fw, args.cycles, args.chunk, args.seeds)
+        steps = r["steps"]
+        oi = r["overhead_ms"]["openinference"] / steps
+        ours = r["overhead_ms"]["agentracer"] / steps
         ratio = ours / oi if oi > 0 else float("nan")
-        rows.append((fw, steps, med, oi, ours, ratio, res))
-        print(fw, json.dumps(res), f"ratio={ratio:.2f}")
+        rows.append((fw, steps, r["median_ms"], oi, ours, ratio, r))
+        print(fw, json.dumps(r), f"ratio={ratio:.2f}", flush=True)
     machine = f"{platform.machine()}, Python {sys.version.split()[0]}, 2-core CPU, no GPU"
-    cmd = f".venv/bin/python bench/bench_overhead.py --runs {args.runs} --repeats {args.repeats}"
+    cmd = ".venv/bin/python bench/bench_overhead.py"
+    if (args.cycles, args.chunk, args.seeds) != (40, 15, 3):
+        cmd += f" --cycles {args.cycles} --chunk {args.chunk} --seeds {args.seeds}"
     try:
         load = f"load average {os.getloadavg()[0]:.1f}"
     except OSError:
@@ -274,9 +314,12 @@ def main() -> None:
         f"**Per-step overhead vs OpenInference, (agentracer − none) / (OpenInference − none): {head}** — "
         f"`{cmd}`, {machine}, {load}.",
         "",
-        f"Overhead per agent step, agentracer vs OpenInference (median of {args.repeats} subprocesses × {args.runs} "
-        f"runs each, offline fake LLMs; both export to a batch processor with a discarding exporter; the three "
-        f"modes of a repeat share one PYTHONHASHSEED). Command: `{cmd}`. Machine: {machine}.",
+        "Overhead per agent step, agentracer vs OpenInference, offline fake LLMs; both export to a batch processor "
+        "with a discarding exporter. One long-lived child process per mode (instrumentors patch classes "
+        f"globally); {args.seeds} hash seeds × {args.cycles} cycles, each cycle running {args.chunk} runs of every "
+        "mode in a random order, so that the machine's drift hits the three modes alike. Overhead = median over "
+        "cycles of (the mode's median run − the uninstrumented median run) in the same cycle; run times are "
+        f"medians over all runs. Command: `{cmd}`. Machine: {machine}.",
         "",
         "| framework / run | agent steps | none (ms/run) | OpenInference (ms/run) | agentracer (ms/run) | "
         "OpenInference overhead per step | agentracer overhead per step | (agentracer − none) / (OpenInference − none) |",
@@ -312,8 +355,9 @@ JSON-serialises every input and output onto the spans (most of its cost); agentr
 `ReplayChatCompletionClient`: OpenInference's autogen-agentchat instrumentor records the team run, the agent
 turns and the tool call (5 spans) and **no LLM call** (it wraps only AutoGen's OpenAI model clients), while agentracer records 9 spans (run, 3 agent steps, 4 LLM calls, 1 tool call) plus
 the `Trace`: the two do not record the same run, so that row compares agentracer's recording of 4 LLM calls with
-a baseline that records none of them (it was 1.02 before this round's optimisations, and moves between 0.64 and
-1.04 from one full run of the command to the next on this shared machine). AutoGen on `OpenAIChatCompletionClient` (the production set-up: the model client is OpenAI's SDK,
+a baseline that records none of them (1.02 before this round's optimisations and 0.64–1.04 after them with
+the earlier method, one subprocess per mode run after another, whose figures drifted with the shared machine).
+AutoGen on `OpenAIChatCompletionClient` (the production set-up: the model client is OpenAI's SDK,
 answered in process by an `httpx.MockTransport`, no network): OpenInference's two instrumentors record 13 spans
 (each LLM call twice: `OpenAIChatCompletionClient.create` and OpenAI's `ChatCompletion`) with inputs and outputs as JSON; agentracer records its 9 spans with
 message content on them (content capture switched on for this row, as OpenInference captures by default) plus
