@@ -5,7 +5,8 @@
 - ``embedded`` — the default: offline, CPU, no weights to download;
 - ``first-speaker``, ``step-one``, ``random`` — the trivial floors;
 - ``transformers:PATH``, ``vllm:PATH``, ``openai:MODEL@URL`` — an LLM tracer (all-at-once prompt);
-- ``all-at-once:BACKEND``, ``step-by-step:BACKEND``, ``binary-search:BACKEND`` — Who&When's baselines.
+- ``all-at-once:BACKEND``, ``step-by-step:BACKEND``, ``binary-search:BACKEND`` — Who&When's baselines;
+- ``rerank:BACKEND[?k=3]`` — the embedded ranker's top k steps, decided between by an LLM.
 """
 
 from __future__ import annotations

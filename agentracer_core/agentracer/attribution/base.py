@@ -51,6 +51,7 @@ def _load_builtin(prefix: str) -> None:
         "all-at-once": ".baselines",
         "step-by-step": ".baselines",
         "binary-search": ".baselines",
+        "rerank": ".rerank",
     }
     mod = modules.get(prefix)
     if mod:
@@ -67,7 +68,7 @@ def get_attributor(method: str = "embedded", **options: Any) -> Attributor:
     factory = _REGISTRY.get(prefix)
     if factory is None:
         known = ", ".join(sorted(set(_REGISTRY) | {"embedded", "transformers", "vllm", "openai", "all-at-once",
-                                                     "step-by-step", "binary-search"}))
+                                                     "step-by-step", "binary-search", "rerank"}))
         raise ValueError(f"unknown attribution method {method!r}; known: {known}")
     if arg:
         options["arg"] = arg
