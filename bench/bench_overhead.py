@@ -2,9 +2,12 @@
 
 The same run three ways — no instrumentation, the OpenInference instrumentors, agentracer — each mode in a
 long-lived subprocess of its own (instrumentors patch classes globally), the modes run in alternating short
-chunks (see :func:`measure`), on offline fake LLMs so the time is all framework + instrumentation. Both instrumented modes export to the same kind of provider: a TracerProvider with a
-batch processor and an exporter that discards spans. Reports the median run time, the per-agent-step
-overhead, and the ratio (agentracer − none) / (OpenInference − none); target ≤ 0.5.
+chunks (see :func:`measure`), on offline fake LLMs so the time is all framework + instrumentation. Both
+instrumented modes export to the same kind of provider: a TracerProvider with a batch processor and an
+exporter that discards spans. Reports the median run time, the per-agent-step overhead, and the ratio
+(agentracer − none) / (OpenInference − none); target ≤ 0.5. Rows: LangGraph; AutoGen on scripted
+``ReplayChatCompletionClient``s (OpenInference records no LLM call there); AutoGen on
+``OpenAIChatCompletionClient``s answered in process (both tools record every LLM call).
 
     .venv/bin/python bench/bench_overhead.py [--cycles 40] [--chunk 15] [--seeds 3] [--frameworks ...]
 """
