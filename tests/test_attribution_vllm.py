@@ -78,3 +78,14 @@ def test_vllm_inside_a_baseline(tiny_qwen3: Path, vllm_attributor) -> None:
     t = _trace(7)
     att = bs.attribute(t, ground_truth=GT)
     assert att.step in {s.index for s in t.agent_steps()} and att.metadata["calls"] == 3
+
+
+def test_vllm_inside_the_reranker(vllm_attributor) -> None:
+    from agentracer.attribution.rerank import Rerank
+
+    rr = Rerank(vllm_attributor.generator, k=3, max_new_tokens=16)
+    t = _trace(7)
+    for gt in (None, GT):
+        att = rr.attribute(t, ground_truth=gt)
+        assert att.step in att.metadata["candidates"] and att.metadata["calls"] == 1
+        assert att.metadata["rerank"] in ("kept", "changed", "fallback")
