@@ -796,50 +796,10 @@ def _end_llm(call: _LLMCall, response: Any, error: BaseException | None) -> None
     h.end(text, response=payload, usage=u or None, metadata=meta)
 
 
-def _w_model_run(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``ModelManager.run``: an LLM call under the open agent step; serves recorded responses on replay."""
-    sc = _CUR.get()
-    if not isinstance(sc, StepCtx):
-        return wrapped(*args, **kwargs)
-    call = _guard("llm call start", _begin_llm, sc, instance, args, kwargs)
-    if call is None:
-        return wrapped(*args, **kwargs)
-    if call.response is not None:
-        _guard("llm call end", _end_llm, call, call.response, None)
-        return call.response
-    try:
-        response = wrapped(*args, **kwargs)
-    except BaseException as e:
-        _guard("llm call end", _end_llm, call, None, e)
-        raise
-    _guard("llm call end", _end_llm, call, response, None)
-    return response
-
-
-async def _w_model_arun(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``ModelManager.arun``: the async twin of :func:`_w_model_run`."""
-    sc = _CUR.get()
-    if not isinstance(sc, StepCtx):
-        return await wrapped(*args, **kwargs)
-    call = _guard("llm call start", _begin_llm, sc, instance, args, kwargs)
-    if call is None:
-        return await wrapped(*args, **kwargs)
-    if call.response is not None:
-        _guard("llm call end", _end_llm, call, call.response, None)
-        return call.response
-    try:
-        response = await wrapped(*args, **kwargs)
-    except BaseException as e:
-        _guard("llm call end", _end_llm, call, None, e)
-        raise
-    _guard("llm call end", _end_llm, call, response, None)
-    return response
-
-
 # --------------------------------------------------------------------------- tool calls
 
 
-def _begin_tool(sc: StepCtx, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _begin_tool(sc: StepCtx, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if not isinstance(sc.handle, StepHandle):
         return None
     req = args[0] if args else kwargs.get("tool_call_request")
@@ -861,34 +821,56 @@ def _end_tool(h: Any, record: Any, error: BaseException | None) -> None:
     h.end(result, error=result if failed else None)
 
 
-def _w_execute_tool(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``ChatAgent._execute_tool``: a tool call under the open agent step."""
-    sc = _CUR.get()
-    h = _guard("tool call start", _begin_tool, sc, args, kwargs) if isinstance(sc, StepCtx) else None
-    if h is None:
-        return wrapped(*args, **kwargs)
-    try:
-        record = wrapped(*args, **kwargs)
-    except BaseException as e:
-        _guard("tool call end", _end_tool, h, None, e)
-        raise
-    _guard("tool call end", _end_tool, h, record, None)
-    return record
+def _child_call_wrappers(
+    what: str, begin: Callable[..., Any], end: Callable[..., None], served: Callable[[Any], Any] | None = None
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The sync and async wrapt wrappers that record a child call (an LLM or tool call) under the open
+    agent step: ``begin(sc, instance, args, kwargs)`` opens it (None: not recorded), ``served(handle)`` is a
+    recorded result to return instead of calling (replay), ``end(handle, result, error)`` closes it."""
+
+    def start(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        sc = _CUR.get()
+        return _guard(f"{what} start", begin, sc, instance, args, kwargs) if isinstance(sc, StepCtx) else None
+
+    def sync(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        h = start(instance, args, kwargs)
+        if h is None:
+            return wrapped(*args, **kwargs)
+        hit = served(h) if served is not None else None
+        if hit is not None:
+            _guard(f"{what} end", end, h, hit, None)
+            return hit
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as e:
+            _guard(f"{what} end", end, h, None, e)
+            raise
+        _guard(f"{what} end", end, h, result, None)
+        return result
+
+    async def asynchronous(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        h = start(instance, args, kwargs)
+        if h is None:
+            return await wrapped(*args, **kwargs)
+        hit = served(h) if served is not None else None
+        if hit is not None:
+            _guard(f"{what} end", end, h, hit, None)
+            return hit
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as e:
+            _guard(f"{what} end", end, h, None, e)
+            raise
+        _guard(f"{what} end", end, h, result, None)
+        return result
+
+    return sync, asynchronous
 
 
-async def _w_aexecute_tool(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``ChatAgent._aexecute_tool``: the async twin of :func:`_w_execute_tool`."""
-    sc = _CUR.get()
-    h = _guard("tool call start", _begin_tool, sc, args, kwargs) if isinstance(sc, StepCtx) else None
-    if h is None:
-        return await wrapped(*args, **kwargs)
-    try:
-        record = await wrapped(*args, **kwargs)
-    except BaseException as e:
-        _guard("tool call end", _end_tool, h, None, e)
-        raise
-    _guard("tool call end", _end_tool, h, record, None)
-    return record
+# ``ModelManager.run`` / ``arun``: an LLM call under the open agent step; serves recorded responses on replay
+_w_model_run, _w_model_arun = _child_call_wrappers("llm call", _begin_llm, _end_llm, served=lambda call: call.response)
+# ``ChatAgent._execute_tool`` / ``_aexecute_tool``: a tool call under the open agent step
+_w_execute_tool, _w_aexecute_tool = _child_call_wrappers("tool call", _begin_tool, _end_tool)
 
 
 # --------------------------------------------------------------------------- RolePlaying runs
