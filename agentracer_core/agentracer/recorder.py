@@ -40,6 +40,7 @@ __all__ = [
     "llm_call_key",
     "llm_call_key_from_parts",
     "llm_key_part",
+    "run_span_attributes",
     "safe",
 ]
 
@@ -142,6 +143,21 @@ def _flat_json(value: Any) -> bool:
             continue
         return False
     return True
+
+
+def run_span_attributes(run_id: str, framework: str) -> dict[str, Any]:
+    """The attributes every ``invoke_workflow`` (run) span carries, live or exported: GenAI conventions, the
+    OpenInference mirror and ``agentracer.*`` keys."""
+    return {
+        "gen_ai.operation.name": "invoke_workflow",
+        "gen_ai.provider.name": framework,
+        "gen_ai.conversation.id": run_id,
+        "gen_ai.workflow.name": framework,
+        "openinference.span.kind": "CHAIN",
+        "session.id": run_id,
+        "agentracer.run.id": run_id,
+        "agentracer.framework": framework,
+    }
 
 
 def _jsonable(value: Any) -> Any:
@@ -474,16 +490,7 @@ class Recorder:
             metadata=_jsonable(dict(metadata or {})),
         )
         tr.metadata.setdefault("started", time.time())
-        attrs = {
-            "gen_ai.operation.name": "invoke_workflow",
-            "gen_ai.provider.name": fw,
-            "gen_ai.conversation.id": tr.run_id,
-            "gen_ai.workflow.name": fw,
-            "openinference.span.kind": "CHAIN",
-            "session.id": tr.run_id,
-            "agentracer.run.id": tr.run_id,
-            "agentracer.framework": fw,
-        }
+        attrs = run_span_attributes(tr.run_id, fw)
         if self.capture_content and tr.task:
             attrs["input.value"] = tr.task
         span = self.tracer.start_span(f"invoke_workflow {fw}", kind=otel.SpanKind.INTERNAL, attributes=attrs)

@@ -307,14 +307,18 @@ def is_openinference(spans: Iterable[Mapping[str, Any]]) -> bool:
     return False
 
 
-def _json_attr(a: Mapping[str, Any], key: str) -> Any:
-    v = a.get(key)
+def json_value(v: Any) -> Any:
+    """A span attribute decoded from JSON when it is a JSON string, else as it is."""
     if isinstance(v, str):
         try:
             return json.loads(v)
         except (json.JSONDecodeError, RecursionError):
             return v
     return v
+
+
+def _json_attr(a: Mapping[str, Any], key: str) -> Any:
+    return json_value(a.get(key))
 
 
 def _kind(a: Mapping[str, Any]) -> str:

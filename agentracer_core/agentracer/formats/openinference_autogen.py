@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from ..trace import Step, Trace, TraceError
+from .openinference import json_value as _json
 
 __all__ = ["from_openinference_autogen_spans", "is_openinference_autogen", "openinference_autogen_traces"]
 
@@ -71,15 +72,6 @@ def _is_agent(s: Mapping[str, Any]) -> bool:
 def is_openinference_autogen(spans: Iterable[Mapping[str, Any]]) -> bool:
     """Whether normalised spans come from the AutoGen AgentChat OpenInference instrumentor."""
     return any(_is_agent(s) or (_is_run(s) and "participant_names" in (s.get("attributes") or {})) for s in spans)
-
-
-def _json(v: Any) -> Any:
-    if isinstance(v, str):
-        try:
-            return json.loads(v)
-        except (json.JSONDecodeError, RecursionError):
-            return v
-    return v
 
 
 def _text(content: Any) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..recorder import run_span_attributes
 from ..trace import AnnotatedTrace, Attribution, Trace, TraceError
 
 __all__ = [
@@ -93,15 +94,8 @@ def trace_to_spans(item: Trace | AnnotatedTrace, position: int = 0) -> list[dict
     root_end = max(_ns(t1, base), _ns(max(ends) if ends else None, base))
     fw = tr.framework
     ra: dict[str, Any] = {
-        "gen_ai.operation.name": "invoke_workflow",
-        "gen_ai.provider.name": fw,
-        "gen_ai.conversation.id": tr.run_id,
-        "gen_ai.workflow.name": fw,
-        "openinference.span.kind": "CHAIN",
-        "session.id": tr.run_id,
+        **run_span_attributes(tr.run_id, fw),
         "input.value": tr.task,
-        "agentracer.run.id": tr.run_id,
-        "agentracer.framework": fw,
         "agentracer.task": tr.task,
         "agentracer.outcome": tr.outcome,
         "agentracer.agents": _dumps(tr.agents),
