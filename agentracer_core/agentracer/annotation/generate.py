@@ -349,6 +349,21 @@ _ENGINE: contextvars.ContextVar[Engine | None] = contextvars.ContextVar("agentra
 _LG_CACHE: dict[str, Any] = {}
 
 
+def _routed_graph(state: Any, domain: Domain, node_for: Callable[[str], Any], route: Callable[[Any], str]) -> Any:
+    """A compiled ``StateGraph``: one node per agent of ``domain``, ``route`` picking the next one (or END)
+    from START and after every node."""
+    from langgraph.graph import END, START, StateGraph
+
+    g = StateGraph(state)
+    for a in domain.agents:
+        g.add_node(a, node_for(a))
+    targets = {a: a for a in domain.agents} | {END: END}
+    g.add_conditional_edges(START, route, targets)
+    for a in domain.agents:
+        g.add_conditional_edges(a, route, targets)
+    return g.compile()
+
+
 def _langgraph_app(domain: Domain) -> Any:
     app = _LG_CACHE.get(domain.name)
     if app is not None:
@@ -357,7 +372,7 @@ def _langgraph_app(domain: Domain) -> Any:
     from typing import Annotated, TypedDict
 
     from langchain_core.messages import AIMessage
-    from langgraph.graph import END, START, StateGraph
+    from langgraph.graph import END
     from langgraph.graph.message import add_messages
 
     # functional syntax: this module's postponed annotations would hide the reducers from LangGraph
@@ -378,14 +393,7 @@ def _langgraph_app(domain: Domain) -> Any:
         nxt = engine.next_agent() if engine is not None else None
         return nxt if nxt is not None else END
 
-    g = StateGraph(State)
-    for a in domain.agents:
-        g.add_node(a, node_for(a))
-    targets = {a: a for a in domain.agents} | {END: END}
-    g.add_conditional_edges(START, route, targets)
-    for a in domain.agents:
-        g.add_conditional_edges(a, route, targets)
-    app = g.compile()
+    app = _routed_graph(State, domain, node_for, route)
     _LG_CACHE[domain.name] = app
     return app
 
@@ -439,7 +447,7 @@ def _langgraph_plugin_app(domain: Domain, redact: bool) -> Any:
     from typing import Annotated, TypedDict
 
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-    from langgraph.graph import END, START, StateGraph
+    from langgraph.graph import END
     from langgraph.graph.message import add_messages
 
     import agentracer
@@ -474,14 +482,7 @@ def _langgraph_plugin_app(domain: Domain, redact: bool) -> Any:
         nxt = engine.domain.next_agent(engine.task, [Turn(**d) for d in state["turns"]])
         return nxt if nxt is not None else END
 
-    g = StateGraph(State)
-    for a in domain.agents:
-        g.add_node(a, node_for(a))
-    targets = {a: a for a in domain.agents} | {END: END}
-    g.add_conditional_edges(START, route, targets)
-    for a in domain.agents:
-        g.add_conditional_edges(a, route, targets)
-    app = g.compile()
+    app = _routed_graph(State, domain, node_for, route)
     agentracer.instrument(app, recorder=Recorder(framework="langgraph", capture_content=False,
                                                  redactor=None if redact else _no_redaction))
     _LG_PLUGIN_CACHE[key] = app
