@@ -255,6 +255,17 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     return config_from_dict(d, base_dir=base, source=str(path))
 
 
+def _model_and_device_kwargs(kw: dict[str, Any], cfg: TrainConfig) -> None:
+    """Trainer-config keywords shared by SFT and GRPO: model init options, and CPU without mixed precision
+    when there is no CUDA device."""
+    if cfg.model_init_kwargs:
+        kw.setdefault("model_init_kwargs", dict(cfg.model_init_kwargs))
+    if not _cuda():
+        kw["use_cpu"] = True
+        kw.setdefault("bf16", False)
+        kw.setdefault("fp16", False)
+
+
 def _cuda() -> bool:
     try:
         import torch
@@ -283,12 +294,7 @@ def grpo_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     kw.setdefault("report_to", "none")
     kw.setdefault("logging_steps", 1)
     kw.setdefault("seed", cfg.seed)
-    if cfg.model_init_kwargs:
-        kw.setdefault("model_init_kwargs", dict(cfg.model_init_kwargs))
-    if not _cuda():
-        kw["use_cpu"] = True
-        kw.setdefault("bf16", False)
-        kw.setdefault("fp16", False)
+    _model_and_device_kwargs(kw, cfg)
     for key in ("learning_rate", "weight_decay", "beta", "epsilon", "epsilon_high", "temperature", "top_p", "warmup_steps"):
         if isinstance(kw.get(key), str):  # YAML reads 1e-6 (no dot) as a string
             try:
@@ -325,12 +331,7 @@ def build_sft_config(cfg: TrainConfig) -> Any:
     kw.setdefault("max_length", cfg.max_prompt_tokens + int(cfg.grpo.get("max_completion_length", 256)) + 64)
     if isinstance(kw.get("learning_rate"), str):
         kw["learning_rate"] = float(kw["learning_rate"])
-    if cfg.model_init_kwargs:
-        kw.setdefault("model_init_kwargs", dict(cfg.model_init_kwargs))
-    if not _cuda():
-        kw["use_cpu"] = True
-        kw.setdefault("bf16", False)
-        kw.setdefault("fp16", False)
+    _model_and_device_kwargs(kw, cfg)
     try:
         return SFTConfig(**kw)
     except (TypeError, ValueError) as e:
