@@ -118,68 +118,13 @@ def _autogen(mode: str):
     return _async_runner(S.round_robin, mode, tracer_provider=tp), _steps(mode), tp
 
 
-def _openai_team():
-    """The same RoundRobinGroupChat as ``_autogen``, but on AutoGen's ``OpenAIChatCompletionClient`` talking to
-    an in-process scripted OpenAI endpoint (``httpx.MockTransport``: no server, no network), so that
+def _autogen_openai(mode: str):
+    """The same for the AutoGen team on ``OpenAIChatCompletionClient``s answered in process by a scripted
+    OpenAI endpoint (``httpx.MockTransport``: no server, no network; tests/_autogen_systems.py), so that
     OpenInference's OpenAI instrumentor sees the LLM calls as it would in production."""
-    import httpx
-    from autogen_agentchat.agents import AssistantAgent
-    from autogen_agentchat.teams import RoundRobinGroupChat
-    from autogen_ext.models.openai import OpenAIChatCompletionClient
-
     sys.path.insert(0, str(ROOT / "tests"))
     import _autogen_systems as S
 
-    def scripted(*answers):
-        state = {"i": 0}
-
-        def handler(request):
-            a = answers[state["i"] % len(answers)]
-            state["i"] += 1
-            if isinstance(a, str):
-                msg, finish = {"role": "assistant", "content": a}, "stop"
-            else:
-                call = {"id": "call-1", "type": "function", "function": {"name": a[0], "arguments": json.dumps(a[1])}}
-                msg, finish = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
-            return httpx.Response(
-                200,
-                json={
-                    "id": "chatcmpl-1",
-                    "object": "chat.completion",
-                    "created": 1700000000,
-                    "model": "gpt-4o-mini-2024-07-18",
-                    "choices": [{"index": 0, "finish_reason": finish, "message": msg}],
-                    "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
-                },
-            )
-
-        return OpenAIChatCompletionClient(
-            model="gpt-4o-mini",
-            api_key="sk-bench",
-            base_url="http://llm.invalid/v1",
-            http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
-        )
-
-    return RoundRobinGroupChat(
-        [
-            AssistantAgent(
-                "planner", model_client=scripted("PLAN: use the multiply tool on 17 and 3."), description="Plans."
-            ),
-            AssistantAgent(
-                "coder",
-                model_client=scripted(("add", {"a": 17, "b": 3}), "The result is 20."),
-                tools=[S.multiply, S.add],
-                reflect_on_tool_use=True,
-                description="Computes with tools.",
-            ),
-            AssistantAgent("reviewer", model_client=scripted("Looks right. FINAL ANSWER: 20"), description="Reviews."),
-        ],
-        max_turns=3,
-    )
-
-
-def _autogen_openai(mode: str):
-    """The same for the AutoGen team on ``OpenAIChatCompletionClient``s (see :func:`_openai_team`)."""
     tp = _provider()
     if mode == "openinference":
         from openinference.instrumentation.autogen_agentchat import AutogenAgentChatInstrumentor
@@ -188,7 +133,7 @@ def _autogen_openai(mode: str):
         AutogenAgentChatInstrumentor().instrument(tracer_provider=tp)
         OpenAIInstrumentor().instrument(tracer_provider=tp)
     # message content on the spans too, as OpenInference records it by default
-    return _async_runner(_openai_team, mode, tracer_provider=tp, capture_content=True), _steps(mode), tp
+    return _async_runner(S.round_robin_openai, mode, tracer_provider=tp, capture_content=True), _steps(mode), tp
 
 
 def serve(framework: str, mode: str) -> None:
