@@ -251,6 +251,21 @@ class Trace:
         """Top-level steps (no parent): the steps an attribution points at."""
         return [s for s in self.steps if s.parent is None]
 
+    def fork_target(self, step: Any) -> Step:
+        """The agent step at index ``step``, where a fork may resume the run; :class:`TraceError` when the
+        index is out of range or names a call nested in an agent step (an LLM or tool call)."""
+        n = len(self.steps)
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < n:
+            raise TraceError(f"step {step!r} is out of range: the trace has {n} steps", field="step")
+        s = self.steps[step]
+        if s.parent is not None:
+            raise TraceError(
+                f"step {step} is a {s.kind} inside agent step {s.parent}; fork at an agent step (e.g. {s.parent})",
+                field="step",
+                step=step,
+            )
+        return s
+
     def add_step(self, step: Step) -> Step:
         """Append ``step`` (its index is set to the next dense index) and register its agent."""
         step.index = len(self.steps)

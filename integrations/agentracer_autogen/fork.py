@@ -115,15 +115,7 @@ class AutogenFork:
     def __init__(
         self, system: Any, trace: Trace, step: int, replacement: str, *, recorder: Recorder | None = None
     ) -> None:
-        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < len(trace.steps):
-            raise TraceError(f"no such step (the trace has {len(trace.steps)} steps)", field="step", step=step)
-        target = trace.steps[step]
-        if target.parent is not None:
-            raise TraceError(
-                f"step {step} is a {target.kind} inside agent step {target.parent}; fork at an agent step",
-                field="step",
-                step=step,
-            )
+        trace.fork_target(step)  # an agent step in range, else TraceError
         if not isinstance(replacement, str):
             raise TypeError("agentracer.fork: replacement must be a string")
         self.factory = _team_factory(system)

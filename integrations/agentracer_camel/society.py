@@ -190,17 +190,7 @@ def end_run(system: Any, *, outcome: str | None = None, final_answer: str | None
 def _target(trace: Trace, step: int) -> Step:
     if not isinstance(trace, Trace):
         raise TraceError(f"expected a Trace, got {type(trace).__name__}")
-    n = len(trace.steps)
-    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < n:
-        raise TraceError(f"step {step!r} is out of range: the trace has {n} steps", field="step")
-    s = trace.steps[step]
-    if s.parent is not None:
-        raise TraceError(
-            f"step {step} is a {s.kind} inside agent step {s.parent}; fork at an agent step (e.g. {s.parent})",
-            field="step",
-            step=step,
-        )
-    return s
+    return trace.fork_target(step)
 
 
 def _replay_between(trace: Trace, lo: int, hi: int) -> ReplayLLM:
