@@ -62,13 +62,9 @@ def redact(text: str) -> str:
 
     Results are cached (bounded LRU), because multi-turn prompts resend the same messages on every call.
     """
-    if type(text) is str and len(text) <= _CACHE_MAX_CHARS:  # the common case, checked first
-        return _redact_cached(text) if text else text
     if not isinstance(text, str) or not text:
         return text
-    if len(text) > _CACHE_MAX_CHARS:
-        return _redact(text)
-    return _redact_cached(text)
+    return _redact(text) if len(text) > _CACHE_MAX_CHARS else _redact_cached(text)
 
 
 _CACHE_MAX_CHARS = 65536
@@ -81,12 +77,8 @@ def _redact_cached(text: str) -> str:
 
 def _redact(text: str) -> str:
     low = text.lower()
-    if _ANY_MARKER.search(low) is None:  # no default pattern applies: only the added ones (no markers) run
-        for pat, rep, markers in _compiled:
-            if not markers:
-                text = pat.sub(rep, text)
-        return text
+    marked = _ANY_MARKER.search(low) is not None  # without any marker, only the unmarked (added) patterns run
     for pat, rep, markers in _compiled:
-        if not markers or any(m in low for m in markers):
+        if not markers or (marked and any(m in low for m in markers)):
             text = pat.sub(rep, text)
     return text
