@@ -172,10 +172,8 @@ def _jsonable(value: Any) -> Any:
 
 def llm_call_key(agent: str | None, model: str | None, messages: Any) -> str:
     """Stable key of an LLM call: a hash of the agent, the model and the canonical prompt messages."""
-    try:
-        blob = json.dumps([agent or "", model or "", messages], sort_keys=True, ensure_ascii=False)
-    except (TypeError, ValueError):
-        blob = json.dumps([agent or "", model or "", messages], sort_keys=True, default=str, ensure_ascii=False)
+    # default=str only applies to values JSON cannot encode; everything else serialises as without it
+    blob = json.dumps([agent or "", model or "", messages], sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
@@ -186,23 +184,10 @@ def llm_key_part(message: Any) -> str:
     return json.dumps(_clean(message, _same, 1), sort_keys=True, ensure_ascii=False)
 
 
-_KEY_HEADS: dict[tuple[str, str], str] = {}
-
-
 def llm_call_key_from_parts(agent: str | None, model: str | None, parts: list[str]) -> str:
     """:func:`llm_call_key` of a message list given as its :func:`llm_key_part` strings (no re-serialising)."""
-    names = (agent or "", model or "")
-    plain = type(names[0]) is str and type(names[1]) is str
-    head = _KEY_HEADS.get(names) if plain else None
-    if head is None:
-        try:
-            head = json.dumps(list(names), ensure_ascii=False)
-        except (TypeError, ValueError):
-            head = json.dumps(list(names), default=str, ensure_ascii=False)
-        head = head[:-1] + ", ["
-        if plain and len(_KEY_HEADS) < 1024:
-            _KEY_HEADS[names] = head
-    blob = head + ", ".join(parts) + "]]"
+    head = json.dumps([agent or "", model or ""], default=str, ensure_ascii=False)[:-1]
+    blob = head + ", [" + ", ".join(parts) + "]]"
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
