@@ -15,6 +15,7 @@ One model call per trace. Not measured on Who&When here: this machine has no LLM
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from ..trace import AnnotatedTrace, Attribution, Trace
@@ -131,18 +132,14 @@ class Rerank(_Baseline):
 
 
 def _with(att: Attribution, method: str, meta: dict[str, Any], raw: str | None = None) -> Attribution:
-    out = Attribution(
-        agent=att.agent,
-        step=att.step,
-        reason=att.reason,
-        confidence=att.confidence,
+    """The base answer as this method's, with the rerank facts added to its metadata."""
+    return dataclasses.replace(
+        att,
         method=method,
-        parsed=att.parsed,
         raw=raw if raw is not None else att.raw,
         evidence=list(att.evidence or []),
         metadata={**(att.metadata or {}), **meta},
     )
-    return out
 
 
 @register("rerank")
