@@ -95,19 +95,28 @@ def accuracy_rows(folds: int, seeds: int) -> list[str]:
     return rows
 
 
-def generalisation_rows(generated: Path, folds: int, seeds: int) -> list[str]:
-    """CV within a generated set, Who&When -> generated, generated -> Who&When (w/o G)."""
+def generalisation_rows(generated: Path, folds: int, seeds: int, fresh: Path | None = None) -> list[str]:
+    """CV within a generated set, Who&When -> generated, generated -> Who&When, and (with ``fresh``, a set
+    generated with another seed) Who&When + generated -> fresh: the shipped framework profile's recipe (w/o G)."""
     from agentracer.attribution.embedded import EmbeddedAttributor
     from agentracer.evaluate import evaluate, load_items
 
     ww, _ = load_items(DATA)
     gen, _ = load_items(generated)
-    rows = []
-    for label, test, train in (
+    settings = [
         (f"CV within the generated set ({len(gen)} traces)", gen, None),
         ("train Who&When (126) -> score generated", gen, ww),
         (f"train generated ({len(gen)}) -> score Who&When", ww, gen),
-    ):
+    ]
+    if fresh is not None:
+        new, _ = load_items(fresh)
+        settings += [
+            (f"train Who&When (126) -> score a fresh generated set ({len(new)}, another seed)", new, ww),
+            (f"train Who&When + generated ({126 + len(gen)}; the framework profile's recipe) -> score the fresh "
+             "set", new, ww + gen),
+        ]
+    rows = []
+    for label, test, train in settings:
         rep = evaluate(test, "embedded", folds=folds, seeds=seeds, train=train, factory=EmbeddedAttributor)
         fl = rep["floors"]
         rows.append(
@@ -183,6 +192,8 @@ def main() -> int:
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--generated", help="a folder of generated annotated traces (agentracer annotate generate)")
     ap.add_argument("--generated-cmd", default="", help="the command that made --generated (for the results)")
+    ap.add_argument("--fresh", help="another generated set (another seed), scored by models trained without it")
+    ap.add_argument("--fresh-cmd", default="", help="the command that made --fresh (for the results)")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"Who&When data not found at {DATA}", file=sys.stderr)
@@ -190,7 +201,9 @@ def main() -> int:
     cmd = "`.venv/bin/python bench/bench_attribution.py" + (
         f" --folds {args.folds} --seeds {args.seeds}" if (args.folds, args.seeds) != (5, 3) else ""
     )
-    cmd += (f" --generated {args.generated}" if args.generated else "") + "`"
+    cmd += (f" --generated {args.generated}" if args.generated else "") + (
+        f" --fresh {args.fresh}" if args.fresh else ""
+    ) + "`"
     machine = f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()}-core CPU, no GPU"
     lines = [
         "### Embedded attributor (Who&When Algorithm-Generated, 126 files)",
@@ -226,13 +239,16 @@ def main() -> int:
             "Generalisation across sets (w/o G). The generated set was made with the annotation pipeline's "
             f"offline generator: `{args.generated_cmd or 'agentracer annotate generate ...'}` (fake LLM agents "
             "with replay- and injection-labelled faults; one JSONL file, so CV splits it by trace). Floors are "
-            "on the scored set: random / first speaker / always step 1. The generator is not bit-for-bit "
-            "repeatable (two runs with the same seed agreed on 223 of 261 labels), so these rows move a little "
-            "with the generated instance.",
+            "on the scored set: random / first speaker / always step 1. The generator is repeatable: the same "
+            "command gives the same labelled runs. The fresh set"
+            + (f" (`{args.fresh_cmd}`)" if args.fresh_cmd else "")
+            + " shares no run with the first; its last row is how the shipped framework profile (trained on "
+            "Who&When plus the seed-1 set, `python -m agentracer.attribution.embedded --rebuild`) does on "
+            "generated runs it never saw.",
             "",
             "| setting | protocol | agent | agent 95% CI | step | step 95% CI | agent floors | step floors |",
             "|---|---|---|---|---|---|---|---|",
-            *generalisation_rows(Path(args.generated), args.folds, args.seeds),
+            *generalisation_rows(Path(args.generated), args.folds, args.seeds, Path(args.fresh) if args.fresh else None),
             "",
         ]
     lines += [

@@ -13,7 +13,7 @@ import pytest
 from agentracer import AnnotatedTrace, Attribution, Step, Trace
 from agentracer.attribution import TrainableAttributor, get_attributor
 from agentracer.attribution.embedded import DEFAULT_PARAMS, EmbeddedAttributor, rebuild
-from agentracer.attribution.features import AGENT_FEATURES, STEP_FEATURES, answer_span, extract
+from agentracer.attribution.features import AGENT_FEATURES, STEP_FEATURES, answer_span, extract, wrong_equations
 from agentracer.formats import load_annotated
 
 
@@ -152,10 +152,69 @@ def test_shipped_params_are_small_and_current() -> None:
     assert DEFAULT_PARAMS.is_file(), "run: python -m agentracer.attribution.embedded --rebuild"
     assert DEFAULT_PARAMS.stat().st_size < 5 * 1024 * 1024
     p = json.loads(DEFAULT_PARAMS.read_text())
-    for mode in ("wo_g", "w_g"):
-        assert p["modes"][mode]["step"]["features"] == list(STEP_FEATURES)
-        assert p["modes"][mode]["agent"]["features"] == list(AGENT_FEATURES)
+    framework = p["profiles"]["framework"]
+    for prof in (p, framework):
+        for mode in ("wo_g", "w_g"):
+            assert prof["modes"][mode]["step"]["features"] == list(STEP_FEATURES)
+            assert prof["modes"][mode]["agent"]["features"] == list(AGENT_FEATURES)
     assert any("who_and_when" in s for s in p["trained_on"])
+    assert any("who_and_when" in s for s in framework["trained_on"])
+    assert any(s.startswith("generated: agentracer annotate generate") for s in framework["trained_on"])
+    assert framework["n_traces"] > p["n_traces"]
+
+
+def test_the_trace_source_picks_the_profile(whowhen_dir: Path) -> None:
+    att = get_attributor("embedded")
+    assert att.attribute(handmade_trace()).metadata["profile"] == "framework"  # recorded from LangGraph
+    item = load_annotated(sorted(whowhen_dir.glob("*.json"))[0])[0]
+    assert att.attribute(item.trace).metadata["profile"] == "default"  # a chat transcript
+    # a parameter file without a framework profile answers framework traces with its default profile
+    one = EmbeddedAttributor(params=EmbeddedAttributor().params | {"profiles": {}})
+    assert one.attribute(handmade_trace()).metadata["profile"] == "default"
+
+
+def test_wrong_equations() -> None:
+    assert wrong_equations("Step 1: 13 * 3 = 38") == 1
+    assert wrong_equations("10 - 4 = 7, then 3+3=6 and 8 × 2 = 15") == 2
+    assert wrong_equations("13 * 3 = 39; 7 / 2 = 3.5; 7/2 = 3; 1.5 + 1.25 = 2.75; 22/7 = 3.14") == 0
+    assert wrong_equations("2 + 3 * 4 = 14 and 14 = 2 + 3 * 4") == 0  # chained: not read as 3 * 4 = 14
+    assert wrong_equations("the 1990-2000 = 10 years; 2x + 3 = 7; x = 5; 5 / 0 = 1") == 0
+
+
+def _column(trace: Trace, name: str) -> list[float]:
+    j = STEP_FEATURES.index(name)
+    return [row[j] for row in extract(trace).step_rows]
+
+
+def test_consistency_features_point_at_the_slip() -> None:
+    t = Trace(run_id="slip", task="Start with 13. Then multiply by 3, then subtract 16, then add 5. What is the final number?",
+              framework="langgraph")
+    t.add_step(Step(index=0, agent="Planner", content="Plan:\nStart: 13\n1. multiply by 3\n2. subtract 16"))
+    t.add_step(Step(index=0, agent="Calculator", content="Step 1: 13 * 3 = 38"))
+    t.add_step(Step(index=0, agent="Solver", content="Step 2: 38 - 16 = 22"))
+    t.add_step(Step(index=0, agent="Reporter", content="FINAL ANSWER: 21"))
+    assert _column(t, "restate_drops") == [1, 0, 0, 0]  # the plan leaves "add 5" out
+    assert _column(t, "first_wrong_equation") == [0, 1, 0, 0]
+    assert _column(t, "answer_mismatch") == [0, 0, 0, 1]  # 21 is not what step 2 computed
+
+
+def test_unsupported_tool_arguments() -> None:
+    t = Trace(run_id="tools", task="Start from Acme Corp. Look up its headquarters.", framework="autogen")
+    ok = t.add_step(Step(index=0, agent="Searcher", content='CALL lookup("Acme Corp", "headquarters")'))
+    t.add_step(Step(index=0, agent="Searcher", kind="tool_call", role="tool", parent=ok.index, tool_name="lookup",
+                    tool_args=["Acme Corp", "headquarters"], tool_result="Quinis"))
+    bad = t.add_step(Step(index=0, agent="Searcher", content='CALL lookup("Zorba Inc", "mayor")'))
+    t.add_step(Step(index=0, agent="Searcher", kind="tool_call", role="tool", parent=bad.index, tool_name="lookup",
+                    tool_args={"entity": "Zorba Inc", "relation": "mayor"}, tool_result="NOT FOUND"))
+    follow = t.add_step(Step(index=0, agent="Searcher", content='CALL lookup("Quinis", "mayor")'))
+    t.add_step(Step(index=0, agent="Searcher", kind="tool_call", role="tool", parent=follow.index,
+                    tool_name="lookup", tool_args=["Quinis", "mayor"], tool_result="Ada"))
+    code = t.add_step(Step(index=0, agent="Coder", content="```python\nprint(17 * 32)\n```"))
+    t.add_step(Step(index=0, agent="Coder", kind="tool_call", role="tool", parent=code.index, tool_name="python",
+                    tool_args={"code": "print(17*32)"}, tool_result="544"))
+    # "Zorba Inc" (and "mayor") first appear in the second call; "Quinis" came back from the first call,
+    # and code is not an entity-like argument
+    assert _column(t, "tool_arg_unseen") == [0, 1, 0, 0]
 
 
 def test_rebuild_writes_params_from_a_folder(tmp_path: Path, whowhen_dir: Path) -> None:
@@ -163,13 +222,34 @@ def test_rebuild_writes_params_from_a_folder(tmp_path: Path, whowhen_dir: Path) 
     data.mkdir()
     for f in sorted(whowhen_dir.glob("*.json"))[:16]:
         shutil.copy(f, data / f.name)
-    out = rebuild([data], tmp_path / "params.json")
+    out = rebuild([data], tmp_path / "params.json", framework_profile=False)
     p = json.loads(out.read_text())
-    assert p["n_traces"] == 16 and p["modes"]["wo_g"]["step"]["l2"] > 0
+    assert p["n_traces"] == 16 and p["modes"]["wo_g"]["step"]["l2"] > 0 and "profiles" not in p
     att = get_attributor(f"embedded:{out}")
     item = load_annotated(data)[0]
     a = att.attribute(item.trace)
     assert a.parsed and a.metadata["params"] == "params.json"
+
+
+def test_rebuild_adds_a_framework_profile_from_generated_runs(tmp_path: Path, whowhen_dir: Path) -> None:
+    from agentracer.cli import app
+    from typer.testing import CliRunner
+
+    gen = tmp_path / "gen"
+    r = CliRunner().invoke(app, ["annotate", "generate", "--framework", "python", "--domain", "math,tools",
+                                 "--n", "6", "--seed", "3", "--out", str(gen)])
+    assert r.exit_code == 0, r.output
+    n_gen = len(load_annotated(gen / "annotations.jsonl"))
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in sorted(whowhen_dir.glob("*.json"))[:16]:
+        shutil.copy(f, data / f.name)
+    out = rebuild([data], tmp_path / "params.json", framework_data=[gen / "annotations.jsonl"])
+    p = json.loads(out.read_text())
+    prof = p["profiles"]["framework"]
+    assert p["n_traces"] == 16 and prof["n_traces"] == 16 + n_gen and len(prof["trained_on"]) == 2
+    a = get_attributor(f"embedded:{out}").attribute(handmade_trace())
+    assert a.parsed and a.metadata["profile"] == "framework"
 
 
 def test_missing_params_fall_back_to_documented_prior(tmp_path: Path) -> None:

@@ -14,15 +14,21 @@ How it decides
    over-trust the step ranker). The answer is the most probable agent and that agent's most probable
    step, so agent and step always agree.
 
-Two parameter sets ship, one for w/o G and one for w/ G (the ground truth adds features).
+Two parameter sets ship, one for w/o G and one for w/ G (the ground truth adds features), and each
+comes in two **profiles**: the default one, learnt from chat transcripts (Who&When), and a
+``framework`` one for traces recorded from an instrumented framework (LangGraph, AutoGen, CAMEL,
+MaAS...), learnt from the same transcripts plus runs that the annotation pipeline generates and labels
+(by replay and fault injection) in those frameworks. A trace's ``framework`` field picks the profile.
 
 Parameters
 ----------
 Inference is pure Python (no numpy). The shipped parameters (``embedded_params.json``, a few KB) are
 learnt only from data the project ships or generates (by default Who&When Algorithm-Generated under
-``../shared/data``) and are rebuilt with one command::
+``../shared/data``, plus, for the framework profile, a set generated on the spot with
+``agentracer annotate generate --framework all --domain all --n 25 --seed 1``) and are rebuilt with one
+command::
 
-    python -m agentracer.attribution.embedded --rebuild [--data DIR ...] [--out PATH]
+    python -m agentracer.attribution.embedded --rebuild [--data DIR ...] [--framework-data PATH ...] [--out PATH]
 
 Training needs numpy (``pip install 'agentracer[embedded]'``). :meth:`EmbeddedAttributor.fit` learns a
 fresh model from annotated traces, choosing each ranker's L2 strength from a fixed grid by an inner
@@ -71,7 +77,24 @@ _REASONS = {
     "after_gt_lost": "it departs from the correct answer stated earlier",
     "new_numbers": "it introduces numbers that nothing earlier supports",
     "first_fail_cause": "it is the first step whose action failed",
+    "wrong_equation": "it states a calculation that is arithmetically wrong",
+    "first_wrong_equation": "it is the first step with a wrong calculation",
+    "restate_drops": "it restates the task but leaves part of it out",
+    "answer_mismatch": "its final answer does not match the result just before it",
+    "tool_arg_unseen": "it calls a tool with an argument that nothing earlier supports",
+    "first_tool_arg_unseen": "it is the first tool call with an unsupported argument",
 }
+
+
+# traces that are chat transcripts imported from elsewhere (not recorded by one of our framework plugins)
+_TRANSCRIPT_FRAMEWORKS = frozenset({"whowhen", "unknown", ""})
+# the generated set the framework profile learns from when no --framework-data is given
+FRAMEWORK_SET: dict[str, Any] = {"framework": "all", "domain": "all", "n": 25, "seed": 1}
+
+
+def profile_of(trace: Trace) -> str:
+    """``"framework"`` for a trace recorded from an instrumented framework, else ``"default"``."""
+    return "default" if (trace.framework or "").lower() in _TRANSCRIPT_FRAMEWORKS else "framework"
 
 
 def _softmax(z: list[float]) -> list[float]:
@@ -118,11 +141,12 @@ class EmbeddedAttributor:
                 raise ValueError(f"{self._path} is not an embedded parameter file (no 'modes')")
         return self._params
 
-    def _mode(self, with_gt: bool) -> dict[str, Any] | None:
+    def _mode(self, with_gt: bool, profile: str = "default") -> dict[str, Any] | None:
         p = self.params
         if not p:
             return None
-        modes = p.get("modes", {})
+        prof = (p.get("profiles") or {}).get(profile) if profile != "default" else None
+        modes = (prof or p).get("modes", {})
         mode = modes.get("w_g" if with_gt else "wo_g") or modes.get("wo_g")
         if mode and id(mode) not in self._cols:
             known = {c: k for k, c in enumerate(STEP_FEATURES)}
@@ -145,7 +169,7 @@ class EmbeddedAttributor:
         feats = extract(trace, ground_truth if with_gt else None)
         if not feats.candidates:
             return feats, [], []
-        mode = self._mode(with_gt)
+        mode = self._mode(with_gt, profile_of(trace))
         if mode is None:
             p_step = _softmax([_prior_score(r) for r in feats.step_rows])
             mass = [0.0] * len(feats.agents)
@@ -168,7 +192,10 @@ class EmbeddedAttributor:
         best = max(own, key=lambda i: (p_step[i], -i))
         step = feats.candidates[best]
         ranked = sorted(range(len(p_step)), key=lambda i: -p_step[i])[:3]
-        mode = self._mode(with_gt)
+        profile = profile_of(trace)
+        if profile != "default" and not ((self.params or {}).get("profiles") or {}).get(profile):
+            profile = "default"
+        mode = self._mode(with_gt, profile)
         return Attribution(
             agent=feats.agents[a_best],
             step=step.index,
@@ -180,6 +207,7 @@ class EmbeddedAttributor:
                 "agent_probability": round(p_agent[a_best], 4),
                 "with_gt": with_gt,
                 "params": "custom" if self._custom else str(self._path.name),
+                "profile": profile,
                 **({"fallback_prior": True} if mode is None else {}),
             },
         )
@@ -424,8 +452,16 @@ def train_params(
     }
 
 
-def rebuild(data: list[str | Path] | None = None, out: str | Path | None = None) -> Path:
-    """Retrain on ``data`` (default: Who&When Algorithm-Generated in ``../shared/data``) and write the params."""
+def rebuild(
+    data: list[str | Path] | None = None,
+    out: str | Path | None = None,
+    framework_data: list[str | Path] | None = None,
+    framework_profile: bool = True,
+) -> Path:
+    """Retrain and write the params: the default profile on ``data`` (default: Who&When Algorithm-Generated
+    in ``../shared/data``); the framework profile on ``data`` plus ``framework_data`` (default: a set
+    generated now with :data:`FRAMEWORK_SET`, which needs the framework extras) unless ``framework_profile``
+    is false."""
     from ..formats import load_annotated
 
     paths = [Path(p) for p in data] if data else [_shared_data() / d for d in _DEFAULT_DATA]
@@ -435,9 +471,47 @@ def rebuild(data: list[str | Path] | None = None, out: str | Path | None = None)
     if not items:
         raise ValueError(f"no annotated traces found in {', '.join(map(str, paths))}")
     params = train_params(items, sources=[_display(p) for p in paths])
+    if framework_profile:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="agentracer-gen-") as tmp:
+            if framework_data:
+                gpaths, gnames = [Path(p) for p in framework_data], [_display(Path(p)) for p in framework_data]
+            else:
+                gpaths, gnames = [_generate_framework_set(Path(tmp))], [_generated_name()]
+            gen: list[AnnotatedTrace] = []
+            for p in gpaths:
+                gen.extend(load_annotated(p))
+            if not gen:
+                raise ValueError(f"no annotated traces found in {', '.join(map(str, gpaths))}")
+            prof = train_params(items + gen, sources=params["trained_on"] + gnames)
+        params["profiles"] = {"framework": {k: prof[k] for k in ("modes", "trained_on", "n_traces")}}
     out = Path(out) if out else DEFAULT_PARAMS
     out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     return out
+
+
+def _generated_name() -> str:
+    return "generated: agentracer annotate generate " + " ".join(f"--{k} {v}" for k, v in FRAMEWORK_SET.items())
+
+
+def _generate_framework_set(tmp: Path) -> Path:
+    """Generate and label :data:`FRAMEWORK_SET` in ``tmp``; the path of its annotations."""
+    import io
+
+    from rich.console import Console
+
+    from ..annotation.cli import generate_cli
+
+    out = tmp / "generated"
+    generate_cli(
+        out=out, base_url=None, model=None, ray=False, ray_address=None, build=False,
+        console=Console(file=io.StringIO()), **FRAMEWORK_SET,
+    )
+    ann = out / "annotations.jsonl"
+    if not ann.is_file():
+        raise ValueError("generating the framework set produced no annotations (are the framework extras installed?)")
+    return ann
 
 
 def _shared_data() -> Path:
@@ -472,19 +546,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m agentracer.attribution.embedded", description=main.__doc__)
     ap.add_argument("--rebuild", action="store_true", help="retrain and write the parameter file")
     ap.add_argument("--data", action="append", help="annotated traces to learn from (repeatable)")
+    ap.add_argument(
+        "--framework-data", action="append",
+        help="generated framework traces for the framework profile (repeatable; default: generate them now)",
+    )
+    ap.add_argument("--no-framework-profile", action="store_true", help="write the default profile only")
     ap.add_argument("--out", help=f"where to write (default {DEFAULT_PARAMS.name} next to this module)")
     args = ap.parse_args(argv)
     if not args.rebuild:
         ap.print_help()
         return 0
-    path = rebuild(args.data, args.out)
+    path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile)
     p = json.loads(path.read_text(encoding="utf-8"))
-    print(f"wrote {path} ({path.stat().st_size} bytes) from {p['n_traces']} traces: {', '.join(p['trained_on'])}")
-    for mode, m in p["modes"].items():
-        print(
-            f"  {mode}: step l2={m['step']['l2']} (inner-CV accuracy {m['step']['inner_cv_accuracy']}), "
-            f"agent l2={m['agent']['l2']} (inner-CV accuracy {m['agent']['inner_cv_accuracy']})"
-        )
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
+    for name, prof in [("default", p), *(p.get("profiles") or {}).items()]:
+        print(f" profile {name}: {prof['n_traces']} traces from {', '.join(prof['trained_on'])}")
+        for mode, m in prof["modes"].items():
+            print(
+                f"  {mode}: step l2={m['step']['l2']} (inner-CV accuracy {m['step']['inner_cv_accuracy']}), "
+                f"agent l2={m['agent']['l2']} (inner-CV accuracy {m['agent']['inner_cv_accuracy']})"
+            )
     return 0
 
 

@@ -35,7 +35,15 @@ from dataclasses import dataclass, field
 
 from ..trace import Step, Trace, normalize_agent
 
-__all__ = ["AGENT_FEATURES", "STEP_FEATURES", "TraceFeatures", "answer_span", "extract", "is_tool_step"]
+__all__ = [
+    "AGENT_FEATURES",
+    "STEP_FEATURES",
+    "TraceFeatures",
+    "answer_span",
+    "extract",
+    "is_tool_step",
+    "wrong_equations",
+]
 
 _HEAD, _TAIL = 3000, 1500  # characters of a step's text that the features read
 
@@ -54,6 +62,8 @@ _IS_VALUE = re.compile(
     r"(?i)\b(answer|result|total|number|count|value|word|name|final|therefore|thus|conclu\w*)\b[^.\n]{0,120}?"
     r"\b(is|are|was|being|equals|=)\s+([^\n]{1,80}?)(?:[.;]\s|[.;]?$|\n)"
 )
+# "a op b = c" with plain numbers (no "x": it is a variable as often as a times sign)
+_EQUATION = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*([-+*/×])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)(?![\w.])")
 _FENCE_SHORT = re.compile(r"```\s*([^`\n]{1,60})\s*```")
 
 # cue words, matched as substrings of the lower-cased text
@@ -236,6 +246,12 @@ _BASE_FEATURES: tuple[str, ...] = (
     "gt_last",
     "after_gt_lost",
     "pos0_task_drift",
+    "wrong_equation",
+    "first_wrong_equation",
+    "restate_drops",
+    "answer_mismatch",
+    "tool_arg_unseen",
+    "first_tool_arg_unseen",
 )
 # step cues crossed with trace-level context (the same cue means different things in a run that concluded
 # with an answer and in one that ran out of turns, or in a run with failed executions)
@@ -389,6 +405,37 @@ def _contains_gt(text_low: str, nums: set[str], gt_low: str, gt_nums: set[str]) 
     if gt_nums and gt_nums <= nums:
         return True
     return len(gt_low) >= 2 and gt_low in text_low
+
+
+def wrong_equations(text: str) -> int:
+    """How many ``a op b = c`` statements in ``text`` are arithmetically false: a slip the step itself makes.
+
+    Only two-operand equations that stand alone count (``2 + 3 * 4 = 14`` is skipped, not misread as
+    ``3 * 4 = 14``); ``c`` may be rounded to the decimals it shows, and an integer quotient may be truncated.
+    """
+    bad = 0
+    for m in _EQUATION.finditer(text):
+        before = text[: m.start()].rstrip()[-1:]
+        after = text[m.end() :].lstrip()[:1]
+        if before and before in "+-*/×^(=)" or after and after in "+-*/×^(":
+            continue
+        a, op, b, c = float(m.group(1)), m.group(2), float(m.group(3)), m.group(4)
+        if op == "/" and b == 0 or op == "-" and all(x.isdigit() and 1000 <= int(x) < 3000 for x in (m.group(1), m.group(3))):
+            continue  # a division by zero is not ours to judge; "1990-2000" is a range of years
+        v = {"+": a + b, "-": a - b, "*": a * b, "×": a * b, "/": a / b if b else 0.0}[op]
+        shown = float(c)
+        decimals = len(c.split(".", 1)[1]) if "." in c else 0
+        tol = 0.5 * 10**-decimals + 1e-9 + 1e-3 * abs(v)
+        if op == "/" and decimals == 0:
+            tol = max(tol, 1.0)
+        if abs(v - shown) > tol:
+            bad += 1
+    return bad
+
+
+def _entity_like(value: str) -> bool:
+    """A short argument that names something (checkable against earlier text), not code or free text."""
+    return 3 <= len(value) <= 60 and not any(c in value for c in "()=;{}[]\n") and len(value.split()) <= 6
 
 
 def _first(flags: list[bool], start: int = 0) -> int:
@@ -564,6 +611,47 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
         seen_names |= names
 
     nt = [not t for t in tool]
+    # --- consistency checks that need no knowledge of the task's answer
+    wrong_eq = [min(wrong_equations(texts[i]), 3) / 3.0 if nt[i] else 0.0 for i in range(n)]
+    first_wrong_eq = _first([w > 0 for w in wrong_eq])
+    # the first step that restates most of the task's numbers (a plan, a spec) but leaves some out
+    restate_drops = -1
+    if len(task_nums) >= 3:
+        for i in range(n):
+            cover = len(task_nums & step_nums[i]) / len(task_nums)
+            if nt[i] and cover >= 0.6:
+                restate_drops = i if cover < 1.0 else -1
+                break
+    # the final answer states a number that the step just before it (its source) does not contain
+    mismatch = [False] * n
+    final_step = next((i for i in range(n - 1, -1, -1) if nt[i] and bodies[i]), -1)
+    span = answer_span(bodies[final_step]) if final_step >= 0 else None
+    span_nums = _num_set(span) if span else set()
+    if span_nums:
+        j = next((k for k in range(final_step - 1, -1, -1) if step_nums[k]), -1)
+        mismatch[final_step] = j >= 0 and not (span_nums & step_nums[j])
+    # a tool called with an entity-like argument (a name, an id, a number; not code or a query sentence)
+    # that neither the task nor any earlier step or tool output mentioned
+    arg_unseen = [False] * n
+    seen_text = task.lower()
+    for i, s in enumerate(cands):
+        kids = children.get(s.index, [])
+        for k in kids:
+            if k.kind == "tool_call" and k.tool_args:
+                args = k.tool_args.values() if isinstance(k.tool_args, dict) else k.tool_args
+                if isinstance(args, str):
+                    args = [args]
+                try:
+                    vals = [str(a).strip().lower() for a in args]
+                except TypeError:
+                    vals = [str(args).strip().lower()]
+                if any(_entity_like(v) and v not in seen_text for v in vals):
+                    arg_unseen[i] = True
+        seen_text += "\n" + lows[i] + "\n" + "\n".join(
+            ((k.content or "") + " " + (str(k.tool_result) if k.tool_result is not None else "")).lower() for k in kids
+        )
+    first_arg_unseen = _first(arg_unseen)
+
     code = [nt[i] and "```" in texts[i] for i in range(n)]
     coders = [i for i in range(n) if code[i]]
     coder_rank = {c: r for r, c in enumerate(coders)}
@@ -698,6 +786,12 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
                 1.0 if i == gt_last else 0.0,
                 1.0 if i == after_gt else 0.0,
                 drift if i == 0 else 0.0,
+                wrong_eq[i],
+                1.0 if i == first_wrong_eq else 0.0,
+                1.0 if i == restate_drops else 0.0,
+                1.0 if mismatch[i] else 0.0,
+                1.0 if arg_unseen[i] else 0.0,
+                1.0 if i == first_arg_unseen else 0.0,
             ]
         )
         if nt[i]:
