@@ -176,6 +176,8 @@ def test_the_trace_source_picks_the_profile(whowhen_dir: Path) -> None:
 def test_wrong_equations() -> None:
     assert wrong_equations("Step 1: 13 * 3 = 38") == 1
     assert wrong_equations("10 - 4 = 7, then 3+3=6 and 8 × 2 = 15") == 2
+    assert wrong_equations("Cost = 4 x $3 = $15. Change = $20 - $15 = $5.") == 1  # currency, "x" as times
+    assert wrong_equations("1,200 + 300 = 1,600 but 1,200 + 300 = 1,500 and 50 / 200 = 25%") == 1
     assert wrong_equations("13 * 3 = 39; 7 / 2 = 3.5; 7/2 = 3; 1.5 + 1.25 = 2.75; 22/7 = 3.14") == 0
     assert wrong_equations("2 + 3 * 4 = 14 and 14 = 2 + 3 * 4") == 0  # chained: not read as 3 * 4 = 14
     assert wrong_equations("the 1990-2000 = 10 years; 2x + 3 = 7; x = 5; 5 / 0 = 1") == 0

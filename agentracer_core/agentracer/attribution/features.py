@@ -62,8 +62,12 @@ _IS_VALUE = re.compile(
     r"(?i)\b(answer|result|total|number|count|value|word|name|final|therefore|thus|conclu\w*)\b[^.\n]{0,120}?"
     r"\b(is|are|was|being|equals|=)\s+([^\n]{1,80}?)(?:[.;]\s|[.;]?$|\n)"
 )
-# "a op b = c" with plain numbers (no "x": it is a variable as often as a times sign)
-_EQUATION = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*([-+*/×])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)(?![\w.])")
+# "a op b = c" with plain numbers, optionally in a currency ("$20 - $15 = $5", "1,200 + 300 = 1,500"); "x" is a
+# times sign only between spaces ("4 x 3"), never in "2x"
+_EQ_NUM = r"[$€£]?(-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?)"
+_EQUATION = re.compile(
+    rf"(?<![\w.,]){_EQ_NUM}\s*([-+*/×÷]|(?<=\s)[xX](?=\s))\s*{_EQ_NUM}\s*=\s*{_EQ_NUM}(?!\w|[.,]\d)(%?)"
+)
 _FENCE_SHORT = re.compile(r"```\s*([^`\n]{1,60})\s*```")
 
 # cue words, matched as substrings of the lower-cased text
@@ -417,18 +421,20 @@ def wrong_equations(text: str) -> int:
     for m in _EQUATION.finditer(text):
         before = text[: m.start()].rstrip()[-1:]
         after = text[m.end() :].lstrip()[:1]
-        if before and before in "+-*/×^(=)" or after and after in "+-*/×^(":
-            continue
-        a, op, b, c = float(m.group(1)), m.group(2), float(m.group(3)), m.group(4)
-        if op == "/" and b == 0 or op == "-" and all(x.isdigit() and 1000 <= int(x) < 3000 for x in (m.group(1), m.group(3))):
+        if before and before in "+-*/×÷^(" or after and after in "+-*/×÷^(":
+            continue  # part of a longer expression
+        a_s, op, b_s, c_s = (g.replace(",", "") for g in m.group(1, 2, 3, 4))
+        a, b, c = float(a_s), float(b_s), float(c_s)
+        if op in "/÷" and b == 0 or op == "-" and all(x.isdigit() and 1000 <= int(x) < 3000 for x in (a_s, b_s)):
             continue  # a division by zero is not ours to judge; "1990-2000" is a range of years
-        v = {"+": a + b, "-": a - b, "*": a * b, "×": a * b, "/": a / b if b else 0.0}[op]
-        shown = float(c)
-        decimals = len(c.split(".", 1)[1]) if "." in c else 0
+        v = {"+": a + b, "-": a - b, "/": a / b if b else 0.0, "÷": a / b if b else 0.0}.get(op, a * b)
+        if m.group(5):  # "50 / 200 = 25%"
+            v *= 100.0
+        decimals = len(c_s.split(".", 1)[1]) if "." in c_s else 0
         tol = 0.5 * 10**-decimals + 1e-9 + 1e-3 * abs(v)
-        if op == "/" and decimals == 0:
+        if op in "/÷" and decimals == 0:
             tol = max(tol, 1.0)
-        if abs(v - shown) > tol:
+        if abs(v - c) > tol:
             bad += 1
     return bad
 
