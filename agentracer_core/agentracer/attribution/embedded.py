@@ -78,11 +78,11 @@ _REASONS = {
     "new_numbers": "it introduces numbers that nothing earlier supports",
     "first_fail_cause": "it is the first step whose action failed",
     "wrong_equation": "it states a calculation that is arithmetically wrong",
-    "first_wrong_equation": "it is the first step with a wrong calculation",
+    "first_wrong_equation": "it states a calculation that is arithmetically wrong",
     "restate_drops": "it restates the task but leaves part of it out",
     "answer_mismatch": "its final answer does not match the result just before it",
     "tool_arg_unseen": "it calls a tool with an argument that nothing earlier supports",
-    "first_tool_arg_unseen": "it is the first tool call with an unsupported argument",
+    "first_tool_arg_unseen": "it calls a tool with an argument that nothing earlier supports",
 }
 
 
