@@ -254,6 +254,18 @@ def test_rebuild_adds_a_framework_profile_from_generated_runs(tmp_path: Path, wh
     assert a.parsed and a.metadata["profile"] == "framework"
 
 
+def test_rebuild_says_what_to_do_when_it_cannot_generate(
+    tmp_path: Path, whowhen_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = load_annotated(sorted(whowhen_dir.glob("*.json"))[0])
+    with pytest.raises(ValueError, match="at least 2 annotated traces"):
+        EmbeddedAttributor().fit(one)
+    monkeypatch.setattr("agentracer.annotation.generate.available_frameworks", lambda: {})  # no framework extras
+    with pytest.raises(ValueError, match="--no-framework-profile"):
+        rebuild([whowhen_dir], tmp_path / "params.json")
+    assert not (tmp_path / "params.json").exists()
+
+
 def test_missing_params_fall_back_to_documented_prior(tmp_path: Path) -> None:
     att = EmbeddedAttributor(params_path=tmp_path / "absent.json")
     a = att.attribute(handmade_trace())

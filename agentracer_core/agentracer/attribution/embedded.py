@@ -386,8 +386,8 @@ def _train_mode(
     import numpy as np
 
     ex = _examples(items, with_gt)
-    if not ex:
-        raise ValueError("no annotated trace with a usable gold step to train on")
+    if len(ex) < 2:
+        raise ValueError(f"need at least 2 annotated traces with a usable gold step to train on, got {len(ex)}")
     names = tuple(features) if features else STEP_FEATURES
     unknown = [c for c in names if c not in STEP_FEATURES]
     if unknown:
@@ -504,13 +504,17 @@ def _generate_framework_set(tmp: Path) -> Path:
     from ..annotation.cli import generate_cli
 
     out = tmp / "generated"
-    generate_cli(
-        out=out, base_url=None, model=None, ray=False, ray_address=None, build=False,
-        console=Console(file=io.StringIO()), **FRAMEWORK_SET,
-    )
+    hint = "pass --framework-data with a generated set, or --no-framework-profile"
+    try:
+        generate_cli(
+            out=out, base_url=None, model=None, ray=False, ray_address=None, build=False,
+            console=Console(file=io.StringIO()), **FRAMEWORK_SET,
+        )
+    except Exception as e:  # typer.Exit after a printed error (a framework extra missing), or a crash
+        raise ValueError(f"generating the framework set failed ({type(e).__name__}: {e}); {hint}") from e
     ann = out / "annotations.jsonl"
     if not ann.is_file():
-        raise ValueError("generating the framework set produced no annotations (are the framework extras installed?)")
+        raise ValueError(f"generating the framework set produced no annotations; {hint}")
     return ann
 
 
@@ -556,7 +560,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.rebuild:
         ap.print_help()
         return 0
-    path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile)
+    try:
+        path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile)
+    except (ValueError, ImportError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     p = json.loads(path.read_text(encoding="utf-8"))
     print(f"wrote {path} ({path.stat().st_size} bytes)")
     for name, prof in [("default", p), *(p.get("profiles") or {}).items()]:
