@@ -200,6 +200,17 @@ def test_consistency_features_point_at_the_slip() -> None:
     assert _column(t, "answer_mismatch") == [0, 0, 0, 1]  # 21 is not what step 2 computed
 
 
+def test_a_condition_turned_the_other_way() -> None:
+    t = Trace(run_id="code", framework="camel",
+              task="Write solve(xs): 1) keep the numbers greater than -6; 2) keep the numbers less than 15.")
+    t.add_step(Step(index=0, agent="Architect", content="Spec:\n1. keep numbers greater than -6\n2. keep less than 15"))
+    t.add_step(Step(index=0, agent="Coder", content="def stage_1(xs):\n    return [x for x in xs if x <= -6]\n"))
+    t.add_step(Step(index=0, agent="Engineer", content="def stage_2(xs):\n    return [x for x in xs if 15 > x]\n"))
+    t.add_step(Step(index=0, agent="Reviewer", content="Stage 2 keeps values below 15, as asked."))
+    assert _column(t, "contradicts_task") == [0, 1, 0, 0]  # "15 > x" and "below 15" agree with the task
+    assert _column(t, "first_contradicts_task") == [0, 1, 0, 0]
+
+
 def test_unsupported_tool_arguments() -> None:
     t = Trace(run_id="tools", task="Start from Acme Corp. Look up its headquarters.", framework="autogen")
     ok = t.add_step(Step(index=0, agent="Searcher", content='CALL lookup("Acme Corp", "headquarters")'))

@@ -83,6 +83,8 @@ _REASONS = {
     "answer_mismatch": "its final answer does not match the result just before it",
     "tool_arg_unseen": "it calls a tool with an argument that nothing earlier supports",
     "first_tool_arg_unseen": "it calls a tool with an argument that nothing earlier supports",
+    "contradicts_task": "it turns one of the task's conditions the other way",
+    "first_contradicts_task": "it turns one of the task's conditions the other way",
 }
 
 

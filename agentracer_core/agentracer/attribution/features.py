@@ -68,6 +68,24 @@ _EQ_NUM = r"[$€£]?(-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?)"
 _EQUATION = re.compile(
     rf"(?<![\w.,]){_EQ_NUM}\s*([-+*/×÷]|(?<=\s)[xX](?=\s))\s*{_EQ_NUM}\s*=\s*{_EQ_NUM}(?!\w|[.,]\d)(%?)"
 )
+# bounds the task sets in words ("keep the numbers greater than 5") and bounds a step states or codes ("x <= 5")
+_BOUND_NUM = r"(-?\d+(?:\.\d+)?)"
+_BOUND_WORDS = (
+    (
+        re.compile(
+            r"(?i)\b(?:less than|fewer than|below|under|smaller than|at most|no more than|up to)\s+" + _BOUND_NUM
+        ),
+        "<",
+    ),
+    (
+        re.compile(
+            r"(?i)\b(?:greater than|more than|above|over|larger than|at least|no less than|exceeds?)\s+" + _BOUND_NUM
+        ),
+        ">",
+    ),
+)
+_BOUND_CODE = re.compile(r"(?<![<>=!])([<>])=?\s*" + _BOUND_NUM + r"(?![\d.])")
+_BOUND_CODE_REV = re.compile(r"(?<![\w.])" + _BOUND_NUM + r"\s*([<>])=?\s*[A-Za-z_(]")
 _FENCE_SHORT = re.compile(r"```\s*([^`\n]{1,60})\s*```")
 
 # cue words, matched as substrings of the lower-cased text
@@ -256,6 +274,8 @@ _BASE_FEATURES: tuple[str, ...] = (
     "answer_mismatch",
     "tool_arg_unseen",
     "first_tool_arg_unseen",
+    "contradicts_task",
+    "first_contradicts_task",
 )
 # step cues crossed with trace-level context (the same cue means different things in a run that concluded
 # with an answer and in one that ran out of turns, or in a run with failed executions)
@@ -437,6 +457,15 @@ def wrong_equations(text: str) -> int:
         if abs(v - c) > tol:
             bad += 1
     return bad
+
+
+def _bounds(text: str, code: bool) -> set[tuple[str, float]]:
+    """(direction, number) pairs: "<" for an upper bound ("less than 5", ``x <= 5``), ">" for a lower one."""
+    out = {(d, float(m.group(1))) for rx, d in _BOUND_WORDS for m in rx.finditer(text)}
+    if code:
+        out |= {(m.group(1), float(m.group(2))) for m in _BOUND_CODE.finditer(text)}
+        out |= {(">" if m.group(2) == "<" else "<", float(m.group(1))) for m in _BOUND_CODE_REV.finditer(text)}
+    return out
 
 
 def _entity_like(value: str) -> bool:
@@ -653,10 +682,27 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
                     vals = [str(args).strip().lower()]
                 if any(_entity_like(v) and v not in seen_text for v in vals):
                     arg_unseen[i] = True
-        seen_text += "\n" + lows[i] + "\n" + "\n".join(
-            ((k.content or "") + " " + (str(k.tool_result) if k.tool_result is not None else "")).lower() for k in kids
+        seen_text += (
+            "\n"
+            + lows[i]
+            + "\n"
+            + "\n".join(
+                ((k.content or "") + " " + (str(k.tool_result) if k.tool_result is not None else "")).lower()
+                for k in kids
+            )
         )
     first_arg_unseen = _first(arg_unseen)
+    # a bound on one of the task's numbers turned the other way ("greater than 5" in the task, ``x <= 5`` here)
+    task_dirs: dict[float, set[str]] = {}
+    for d, v in _bounds(task, code=False):
+        task_dirs.setdefault(v, set()).add(d)
+    contra = [
+        bool(task_dirs)
+        and nt[i]
+        and any(v in task_dirs and d not in task_dirs[v] for d, v in _bounds(texts[i], code=True))
+        for i in range(n)
+    ]
+    first_contra = _first(contra)
 
     code = [nt[i] and "```" in texts[i] for i in range(n)]
     coders = [i for i in range(n) if code[i]]
@@ -798,6 +844,8 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
                 1.0 if mismatch[i] else 0.0,
                 1.0 if arg_unseen[i] else 0.0,
                 1.0 if i == first_arg_unseen else 0.0,
+                1.0 if contra[i] else 0.0,
+                1.0 if i == first_contra else 0.0,
             ]
         )
         if nt[i]:
