@@ -13,7 +13,14 @@ import pytest
 from agentracer import AnnotatedTrace, Attribution, Step, Trace
 from agentracer.attribution import TrainableAttributor, get_attributor
 from agentracer.attribution.embedded import DEFAULT_PARAMS, EmbeddedAttributor, rebuild
-from agentracer.attribution.features import AGENT_FEATURES, STEP_FEATURES, answer_span, extract, wrong_equations
+from agentracer.attribution.features import (
+    AGENT_FEATURES,
+    STEP_FEATURES,
+    answer_span,
+    extract,
+    noop_code,
+    wrong_equations,
+)
 from agentracer.formats import load_annotated
 
 
@@ -209,6 +216,17 @@ def test_a_condition_turned_the_other_way() -> None:
     t.add_step(Step(index=0, agent="Reviewer", content="Stage 2 keeps values below 15, as asked."))
     assert _column(t, "contradicts_task") == [0, 1, 0, 0]  # "15 > x" and "below 15" agree with the task
     assert _column(t, "first_contradicts_task") == [0, 1, 0, 0]
+
+
+def test_noop_code() -> None:
+    assert noop_code("def stage_2(xs):\n    return [x for x in xs]\n")
+    assert noop_code("def stage_2(xs):\n    return xs\n")
+    assert noop_code("```python\ndef parse(data: str) -> dict:\n    # TODO\n    pass\n```")
+    assert noop_code("def load(path):\n    raise NotImplementedError('later')\n")
+    assert not noop_code("def stage_2(xs):\n    return [x * 3 - 1 for x in xs]\n")
+    assert not noop_code("def keep(xs):\n    return [x for x in xs if x > 1]\n")
+    assert not noop_code("def total(xs):\n    return sum(xs)\n")
+    assert not noop_code("We pass the list xs to the next stage.")
 
 
 def test_unsupported_tool_arguments() -> None:

@@ -85,6 +85,8 @@ _REASONS = {
     "first_tool_arg_unseen": "it calls a tool with an argument that nothing earlier supports",
     "contradicts_task": "it turns one of the task's conditions the other way",
     "first_contradicts_task": "it turns one of the task's conditions the other way",
+    "noop_code": "its code is a stub or does nothing to its input",
+    "first_noop_code": "its code is a stub or does nothing to its input",
 }
 
 

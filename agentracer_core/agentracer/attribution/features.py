@@ -42,6 +42,7 @@ __all__ = [
     "answer_span",
     "extract",
     "is_tool_step",
+    "noop_code",
     "wrong_equations",
 ]
 
@@ -86,6 +87,10 @@ _BOUND_WORDS = (
 )
 _BOUND_CODE = re.compile(r"(?<![<>=!])([<>])=?\s*" + _BOUND_NUM + r"(?![\d.])")
 _BOUND_CODE_REV = re.compile(r"(?<![\w.])" + _BOUND_NUM + r"\s*([<>])=?\s*[A-Za-z_(]")
+# code that does nothing: an identity comprehension ("[x for x in xs]"), a function whose body is ``pass``,
+# ``...``, ``raise NotImplementedError`` or returns its first argument unchanged
+_ID_COMPREHENSION = re.compile(r"\[\s*(\w+)\s+for\s+\1\s+in\s+[\w.]+\s*\]")
+_DEF_BODY = re.compile(r"(?m)^[ \t]*def\s+\w+\s*\(\s*(\w+)[^)]*\)\s*(?:->[^:]+)?:[ \t]*\n((?:[ \t]+.*\n?)+)")
 _FENCE_SHORT = re.compile(r"```\s*([^`\n]{1,60})\s*```")
 
 # cue words, matched as substrings of the lower-cased text
@@ -276,6 +281,8 @@ _BASE_FEATURES: tuple[str, ...] = (
     "first_tool_arg_unseen",
     "contradicts_task",
     "first_contradicts_task",
+    "noop_code",
+    "first_noop_code",
 )
 # step cues crossed with trace-level context (the same cue means different things in a run that concluded
 # with an answer and in one that ran out of turns, or in a run with failed executions)
@@ -466,6 +473,19 @@ def _bounds(text: str, code: bool) -> set[tuple[str, float]]:
         out |= {(m.group(1), float(m.group(2))) for m in _BOUND_CODE.finditer(text)}
         out |= {(">" if m.group(2) == "<" else "<", float(m.group(1))) for m in _BOUND_CODE_REV.finditer(text)}
     return out
+
+
+def noop_code(text: str) -> bool:
+    """Whether ``text`` holds code that does nothing: a stub or an identity where work was asked for."""
+    if _ID_COMPREHENSION.search(text):
+        return True
+    for m in _DEF_BODY.finditer(text):
+        body = [ln.strip() for ln in m.group(2).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+        if body in (["pass"], ["..."], [f"return {m.group(1)}"]) or (
+            body and body[0].startswith("raise NotImplementedError")
+        ):
+            return True
+    return False
 
 
 def _entity_like(value: str) -> bool:
@@ -703,6 +723,8 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
         for i in range(n)
     ]
     first_contra = _first(contra)
+    noop = [nt[i] and noop_code(texts[i]) for i in range(n)]
+    first_noop = _first(noop)
 
     code = [nt[i] and "```" in texts[i] for i in range(n)]
     coders = [i for i in range(n) if code[i]]
@@ -846,6 +868,8 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
                 1.0 if i == first_arg_unseen else 0.0,
                 1.0 if contra[i] else 0.0,
                 1.0 if i == first_contra else 0.0,
+                1.0 if noop[i] else 0.0,
+                1.0 if i == first_noop else 0.0,
             ]
         )
         if nt[i]:
