@@ -689,7 +689,8 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
     # that neither the task nor any earlier step or tool output mentioned
     arg_unseen = [False] * n
     seen_text = task.lower()
-    for i, s in enumerate(cands):
+    calls = any(k.kind == "tool_call" and k.tool_args for s in cands for k in children.get(s.index, []))
+    for i, s in enumerate(cands if calls else ()):
         kids = children.get(s.index, [])
         for k in kids:
             if k.kind == "tool_call" and k.tool_args:
