@@ -22,7 +22,7 @@ MaAS...), learnt from the same transcripts plus runs that the annotation pipelin
 
 Parameters
 ----------
-Inference is pure Python (no numpy). The shipped parameters (``embedded_params.json``, a few KB) are
+Inference is pure Python (no numpy). The shipped parameters (``embedded_params.json``, ~50 KB) are
 learnt only from data the project ships or generates (by default Who&When Algorithm-Generated under
 ``../shared/data``, plus, for the framework profile, a set generated on the spot with
 ``agentracer annotate generate --framework all --domain all --n 25 --seed 1``) and are rebuilt with one
@@ -145,6 +145,11 @@ class EmbeddedAttributor:
                 raise ValueError(f"{self._path} is not an embedded parameter file (no 'modes')")
         return self._params
 
+    def _profile(self, trace: Trace) -> str:
+        """The profile that answers ``trace``: its own (:func:`profile_of`) if the parameters have it."""
+        name = profile_of(trace)
+        return name if name == "default" or ((self.params or {}).get("profiles") or {}).get(name) else "default"
+
     def _mode(self, with_gt: bool, profile: str = "default") -> dict[str, Any] | None:
         p = self.params
         if not p:
@@ -173,7 +178,7 @@ class EmbeddedAttributor:
         feats = extract(trace, ground_truth if with_gt else None)
         if not feats.candidates:
             return feats, [], []
-        mode = self._mode(with_gt, profile_of(trace))
+        mode = self._mode(with_gt, self._profile(trace))
         if mode is None:
             p_step = _softmax([_prior_score(r) for r in feats.step_rows])
             mass = [0.0] * len(feats.agents)
@@ -196,9 +201,7 @@ class EmbeddedAttributor:
         best = max(own, key=lambda i: (p_step[i], -i))
         step = feats.candidates[best]
         ranked = sorted(range(len(p_step)), key=lambda i: -p_step[i])[:3]
-        profile = profile_of(trace)
-        if profile != "default" and not ((self.params or {}).get("profiles") or {}).get(profile):
-            profile = "default"
+        profile = self._profile(trace)
         mode = self._mode(with_gt, profile)
         return Attribution(
             agent=feats.agents[a_best],
