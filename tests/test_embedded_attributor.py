@@ -180,6 +180,25 @@ def test_the_trace_source_picks_the_profile(whowhen_dir: Path) -> None:
     assert one.attribute(handmade_trace()).metadata["profile"] == "default"
 
 
+def test_the_framework_profile_reads_runs_it_never_saw(tmp_path: Path) -> None:
+    """Fresh runs (seeds far from the training set's, on the plain-Python engine, which the profile was not
+    trained on) are attributed well above the floors."""
+    from agentracer.cli import app
+    from agentracer.evaluate import evaluate, load_items
+    from typer.testing import CliRunner
+
+    out = tmp_path / "fresh"
+    r = CliRunner().invoke(app, ["annotate", "generate", "--framework", "python", "--domain", "all", "--n", "10",
+                                 "--seed", "5000", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    items, _ = load_items(out / "annotations.jsonl")
+    rep = evaluate(items, "embedded", folds=0)
+    floors = rep["floors"]
+    assert len(items) >= 20
+    assert rep["step_accuracy"] >= 0.5 and rep["step_accuracy"] >= floors["step-one"]["step_accuracy"] + 0.25, rep
+    assert rep["agent_accuracy"] >= 0.5 and rep["agent_accuracy"] >= floors["step-one"]["agent_accuracy"] + 0.2, rep
+
+
 def test_wrong_equations() -> None:
     assert wrong_equations("Step 1: 13 * 3 = 38") == 1
     assert wrong_equations("10 - 4 = 7, then 3+3=6 and 8 × 2 = 15") == 2
