@@ -214,25 +214,37 @@ def _column(trace: Trace, name: str) -> list[float]:
     return [row[j] for row in extract(trace).step_rows]
 
 
+def _chat(framework: str, task: str, *turns: tuple[str, str]) -> Trace:
+    """A run of plain agent messages: (agent, content) per turn."""
+    t = Trace(run_id=f"{framework}-chat", task=task, framework=framework)
+    for agent, content in turns:
+        t.add_step(Step(index=0, agent=agent, content=content))
+    return t
+
+
 def test_consistency_features_point_at_the_slip() -> None:
-    t = Trace(run_id="slip", task="Start with 13. Then multiply by 3, then subtract 16, then add 5. What is the final number?",
-              framework="langgraph")
-    t.add_step(Step(index=0, agent="Planner", content="Plan:\nStart: 13\n1. multiply by 3\n2. subtract 16"))
-    t.add_step(Step(index=0, agent="Calculator", content="Step 1: 13 * 3 = 38"))
-    t.add_step(Step(index=0, agent="Solver", content="Step 2: 38 - 16 = 22"))
-    t.add_step(Step(index=0, agent="Reporter", content="FINAL ANSWER: 21"))
+    t = _chat(
+        "langgraph",
+        "Start with 13. Then multiply by 3, then subtract 16, then add 5. What is the final number?",
+        ("Planner", "Plan:\nStart: 13\n1. multiply by 3\n2. subtract 16"),
+        ("Calculator", "Step 1: 13 * 3 = 38"),
+        ("Solver", "Step 2: 38 - 16 = 22"),
+        ("Reporter", "FINAL ANSWER: 21"),
+    )
     assert _column(t, "restate_drops") == [1, 0, 0, 0]  # the plan leaves "add 5" out
     assert _column(t, "first_wrong_equation") == [0, 1, 0, 0]
     assert _column(t, "answer_mismatch") == [0, 0, 0, 1]  # 21 is not what step 2 computed
 
 
 def test_a_condition_turned_the_other_way() -> None:
-    t = Trace(run_id="code", framework="camel",
-              task="Write solve(xs): 1) keep the numbers greater than -6; 2) keep the numbers less than 15.")
-    t.add_step(Step(index=0, agent="Architect", content="Spec:\n1. keep numbers greater than -6\n2. keep less than 15"))
-    t.add_step(Step(index=0, agent="Coder", content="def stage_1(xs):\n    return [x for x in xs if x <= -6]\n"))
-    t.add_step(Step(index=0, agent="Engineer", content="def stage_2(xs):\n    return [x for x in xs if 15 > x]\n"))
-    t.add_step(Step(index=0, agent="Reviewer", content="Stage 2 keeps values below 15, as asked."))
+    t = _chat(
+        "camel",
+        "Write solve(xs): 1) keep the numbers greater than -6; 2) keep the numbers less than 15.",
+        ("Architect", "Spec:\n1. keep numbers greater than -6\n2. keep less than 15"),
+        ("Coder", "def stage_1(xs):\n    return [x for x in xs if x <= -6]\n"),
+        ("Engineer", "def stage_2(xs):\n    return [x for x in xs if 15 > x]\n"),
+        ("Reviewer", "Stage 2 keeps values below 15, as asked."),
+    )
     assert _column(t, "contradicts_task") == [0, 1, 0, 0]  # "15 > x" and "below 15" agree with the task
     assert _column(t, "first_contradicts_task") == [0, 1, 0, 0]
 
