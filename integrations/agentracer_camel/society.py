@@ -18,9 +18,10 @@ Forks (:func:`fork`):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agentracer.recorder import Recorder, ReplayLLM
@@ -111,6 +112,23 @@ def _outcome(check: Callable[[str], bool] | None, answer: str) -> str | None:
     return "success" if check(answer) else "failure"
 
 
+@contextlib.contextmanager
+def _managed_run(society: Any, round_limit: int) -> Iterator[dict[str, Any]]:
+    """One recorded run around one drive of ``society`` (if it is instrumented): closed with the ``answer``
+    and ``outcome`` the body stores in the yielded dict, or with the error that escapes the body."""
+    session = _core.session_of(society)
+    managed = bool(session and _guard("run start", _begin_managed, session, round_limit))
+    end: dict[str, Any] = {"answer": None, "outcome": None}
+    try:
+        yield end
+    except BaseException as e:
+        if managed:
+            _guard("run end", _end_managed, session, None, None, e)
+        raise
+    if managed:
+        _guard("run end", _end_managed, session, end["answer"], end["outcome"], None)
+
+
 def run_society(
     society: Any,
     round_limit: int = 15,
@@ -125,18 +143,10 @@ def run_society(
     token_info)`` like OWL. ``check(answer) -> bool`` (optional) sets the trace's outcome to success or
     failure. Works on an uninstrumented society too (then nothing is recorded).
     """
-    session = _core.session_of(society)
-    managed = bool(session and _guard("run start", _begin_managed, session, round_limit))
-    try:
+    with _managed_run(society, round_limit) as end:
         input_msg = society.init_chat(init_prompt or DEFAULT_INIT_PROMPT)
         answer, history, tokens = _drive(society, input_msg, 0, round_limit)
-        outcome = _outcome(check, answer)
-    except BaseException as e:
-        if managed:
-            _guard("run end", _end_managed, session, None, None, e)
-        raise
-    if managed:
-        _guard("run end", _end_managed, session, answer, outcome, None)
+        end.update(answer=answer, outcome=_outcome(check, answer))
     return answer, history, tokens
 
 
@@ -148,18 +158,10 @@ async def arun_society(
     check: Callable[[str], bool] | None = None,
 ) -> tuple[str, list[dict[str, Any]], dict[str, int]]:
     """The async twin of :func:`run_society` (``ainit_chat`` and ``society.astep``)."""
-    session = _core.session_of(society)
-    managed = bool(session and _guard("run start", _begin_managed, session, round_limit))
-    try:
+    with _managed_run(society, round_limit) as end:
         input_msg = await society.ainit_chat(init_prompt or DEFAULT_INIT_PROMPT)
         answer, history, tokens = await _adrive(society, input_msg, 0, round_limit)
-        outcome = _outcome(check, answer)
-    except BaseException as e:
-        if managed:
-            _guard("run end", _end_managed, session, None, None, e)
-        raise
-    if managed:
-        _guard("run end", _end_managed, session, answer, outcome, None)
+        end.update(answer=answer, outcome=_outcome(check, answer))
     return answer, history, tokens
 
 
