@@ -105,14 +105,14 @@ def generalisation_rows(generated: Path, folds: int, seeds: int, fresh: Path | N
     gen, _ = load_items(generated)
     settings = [
         (f"CV within the generated set ({len(gen)} traces)", gen, None),
-        ("train Who&When (126) -> score generated", gen, ww),
+        (f"train Who&When ({len(ww)}) -> score generated", gen, ww),
         (f"train generated ({len(gen)}) -> score Who&When", ww, gen),
     ]
     if fresh is not None:
         new, _ = load_items(fresh)
         settings += [
-            (f"train Who&When (126) -> score a fresh generated set ({len(new)}, another seed)", new, ww),
-            (f"train Who&When + generated ({126 + len(gen)}; the framework profile's recipe) -> score the fresh "
+            (f"train Who&When ({len(ww)}) -> score a fresh generated set ({len(new)}, another seed)", new, ww),
+            (f"train Who&When + generated ({len(ww) + len(gen)}; the framework profile's recipe) -> score the fresh "
              "set", new, ww + gen),
         ]
     rows = []

@@ -180,18 +180,32 @@ def test_the_trace_source_picks_the_profile(whowhen_dir: Path) -> None:
     assert one.attribute(handmade_trace()).metadata["profile"] == "default"
 
 
+def _generated(out: Path, *args: str) -> Path:
+    """Generate and label runs with ``agentracer annotate generate ARGS --out OUT``; their annotations file."""
+    from agentracer.cli import app
+    from typer.testing import CliRunner
+
+    r = CliRunner().invoke(app, ["annotate", "generate", *args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out / "annotations.jsonl"
+
+
+def _whowhen_subset(tmp_path: Path, whowhen_dir: Path, k: int = 16) -> Path:
+    """A folder with the first ``k`` Who&When files."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in sorted(whowhen_dir.glob("*.json"))[:k]:
+        shutil.copy(f, data / f.name)
+    return data
+
+
 def test_the_framework_profile_reads_runs_it_never_saw(tmp_path: Path) -> None:
     """Fresh runs (seeds far from the training set's, on the plain-Python engine, which the profile was not
     trained on) are attributed well above the floors."""
-    from agentracer.cli import app
     from agentracer.evaluate import evaluate, load_items
-    from typer.testing import CliRunner
 
-    out = tmp_path / "fresh"
-    r = CliRunner().invoke(app, ["annotate", "generate", "--framework", "python", "--domain", "all", "--n", "10",
-                                 "--seed", "5000", "--out", str(out)])
-    assert r.exit_code == 0, r.output
-    items, _ = load_items(out / "annotations.jsonl")
+    ann = _generated(tmp_path / "fresh", "--framework", "python", "--domain", "all", "--n", "10", "--seed", "5000")
+    items, _ = load_items(ann)
     rep = evaluate(items, "embedded", folds=0)
     floors = rep["floors"]
     assert len(items) >= 20
@@ -280,10 +294,7 @@ def test_unsupported_tool_arguments() -> None:
 
 
 def test_rebuild_writes_params_from_a_folder(tmp_path: Path, whowhen_dir: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    for f in sorted(whowhen_dir.glob("*.json"))[:16]:
-        shutil.copy(f, data / f.name)
+    data = _whowhen_subset(tmp_path, whowhen_dir)
     out = rebuild([data], tmp_path / "params.json", framework_profile=False)
     p = json.loads(out.read_text())
     assert p["n_traces"] == 16 and p["modes"]["wo_g"]["step"]["l2"] > 0 and "profiles" not in p
@@ -294,19 +305,10 @@ def test_rebuild_writes_params_from_a_folder(tmp_path: Path, whowhen_dir: Path) 
 
 
 def test_rebuild_adds_a_framework_profile_from_generated_runs(tmp_path: Path, whowhen_dir: Path) -> None:
-    from agentracer.cli import app
-    from typer.testing import CliRunner
-
-    gen = tmp_path / "gen"
-    r = CliRunner().invoke(app, ["annotate", "generate", "--framework", "python", "--domain", "math,tools",
-                                 "--n", "6", "--seed", "3", "--out", str(gen)])
-    assert r.exit_code == 0, r.output
-    n_gen = len(load_annotated(gen / "annotations.jsonl"))
-    data = tmp_path / "data"
-    data.mkdir()
-    for f in sorted(whowhen_dir.glob("*.json"))[:16]:
-        shutil.copy(f, data / f.name)
-    out = rebuild([data], tmp_path / "params.json", framework_data=[gen / "annotations.jsonl"])
+    gen = _generated(tmp_path / "gen", "--framework", "python", "--domain", "math,tools", "--n", "6", "--seed", "3")
+    n_gen = len(load_annotated(gen))
+    data = _whowhen_subset(tmp_path, whowhen_dir)
+    out = rebuild([data], tmp_path / "params.json", framework_data=[gen])
     p = json.loads(out.read_text())
     prof = p["profiles"]["framework"]
     assert p["n_traces"] == 16 and prof["n_traces"] == 16 + n_gen and len(prof["trained_on"]) == 2
