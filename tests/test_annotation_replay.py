@@ -129,6 +129,29 @@ def test_rank_candidates_uses_prediction_then_neighbours() -> None:
     assert rank_candidates(tr, Pred()) == [3, 5, 2, 4, 1, 0]
 
 
+def test_rank_candidates_follows_the_embedded_step_distribution() -> None:
+    """The embedded attributor ranks by its step probabilities: its first candidate is its own answer (a bug
+    once ranked the trace's steps in order instead, so the prior strategy never used the prediction)."""
+    from agentracer.annotation.generate import GeneratedSystem
+    from agentracer.attribution import get_attributor
+
+    att = get_attributor("embedded")
+    checked = 0
+    for seed in range(8):
+        system = GeneratedSystem.create("python", "math", 10_000 + seed, size=12)
+        trace = system.record()
+        if trace.outcome != "failure":
+            continue
+        feats, p_step, _ = att.distributions(trace)
+        order = rank_candidates(trace, att)
+        assert sorted(order) == [s.index for s in trace.agent_steps()]
+        assert order[:3] == att.attribute(trace).evidence
+        by_index = {c.index: p for c, p in zip(feats.candidates, p_step, strict=True)}
+        assert [by_index[i] for i in order] == sorted(by_index.values(), reverse=True)
+        checked += 1
+    assert checked >= 2
+
+
 def test_strict_prefix_check_raises_on_a_live_call_before_the_fork() -> None:
     class Leaky(ChainSystem):
         def run_with(self, step, replacement):

@@ -230,7 +230,8 @@ def rank_candidates(trace: Trace, attributor: Any, ground_truth: str | None = No
             feats, p_step, _ = dist(trace, ground_truth)
             cands = list(getattr(feats, "candidates", []) or [])
             if cands and len(cands) == len(p_step):
-                ranked = [c for _, c in sorted(zip(p_step, cands, strict=True), key=lambda pc: -pc[0])]
+                # candidates are Steps: rank their trace indices
+                ranked = [getattr(c, "index", c) for _, c in sorted(zip(p_step, cands, strict=True), key=lambda pc: -pc[0])]
         except Exception:  # an attributor that cannot rank: fall back to its single answer
             ranked = None
     if ranked is not None:
