@@ -109,11 +109,19 @@ def generalisation_rows(generated: Path, folds: int, seeds: int, fresh: Path | N
         (f"train generated ({len(gen)}) -> score Who&When", ww, gen),
     ]
     if fresh is not None:
+        from agentracer.attribution.embedded import SIMULATED_SET
+        from agentracer.evaluate import EvalItem
+        from agentracer.simulated import labelled_failures
+
         new, _ = load_items(fresh)
+        simulated = [EvalItem(it, "simulated") for it in labelled_failures(
+            range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"], prefix=SIMULATED_SET["prefix"])]
+        recipe = ww + gen + simulated
         settings += [
             (f"train Who&When ({len(ww)}) -> score a fresh generated set ({len(new)}, another seed)", new, ww),
-            (f"train Who&When + generated ({len(ww) + len(gen)}; the framework profile's recipe) -> score the fresh "
-             "set", new, ww + gen),
+            (f"train Who&When + generated ({len(ww) + len(gen)}) -> score the fresh set", new, ww + gen),
+            (f"train Who&When + generated + simulated pipelines ({len(recipe)}; the framework profile's recipe) -> "
+             "score the fresh set", new, recipe),
         ]
     rows = []
     for label, test, train in settings:
@@ -243,8 +251,8 @@ def main() -> int:
             "command gives the same labelled runs. The fresh set"
             + (f" (`{args.fresh_cmd}`)" if args.fresh_cmd else "")
             + " shares no run with the first; its last row is how the shipped framework profile (trained on "
-            "Who&When plus the seed-1 set, `python -m agentracer.attribution.embedded --rebuild`) does on "
-            "generated runs it never saw.",
+            "Who&When, the seed-1 set and the simulated refinement pipelines' failures of seed 100, "
+            "`python -m agentracer.attribution.embedded --rebuild`) does on generated runs it never saw.",
             "",
             "| setting | protocol | agent | agent 95% CI | step | step 95% CI | agent floors | step floors |",
             "|---|---|---|---|---|---|---|---|",

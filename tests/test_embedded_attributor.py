@@ -12,16 +12,20 @@ from pathlib import Path
 import pytest
 from agentracer import AnnotatedTrace, Attribution, Step, Trace
 from agentracer.attribution import TrainableAttributor, get_attributor
-from agentracer.attribution.embedded import DEFAULT_PARAMS, EmbeddedAttributor, rebuild
+from agentracer.attribution.embedded import DEFAULT_PARAMS, SIMULATED_SET, EmbeddedAttributor, rebuild
 from agentracer.attribution.features import (
     AGENT_FEATURES,
     STEP_FEATURES,
     answer_span,
     extract,
     noop_code,
+    percent_slip,
+    rounding_slip,
+    unit_slips,
     wrong_equations,
 )
 from agentracer.formats import load_annotated
+from agentracer.simulated import labelled_failures, make_tasks
 
 
 def handmade_trace() -> Trace:
@@ -167,6 +171,7 @@ def test_shipped_params_are_small_and_current() -> None:
     assert any("who_and_when" in s for s in p["trained_on"])
     assert any("who_and_when" in s for s in framework["trained_on"])
     assert any(s.startswith("generated: agentracer annotate generate") for s in framework["trained_on"])
+    assert any(s.startswith("simulated: agentracer.simulated.labelled_failures") for s in framework["trained_on"])
     assert framework["n_traces"] > p["n_traces"]
 
 
@@ -274,6 +279,68 @@ def test_noop_code() -> None:
     assert not noop_code("We pass the list xs to the next stage.")
 
 
+def test_unit_percent_and_rounding_slips() -> None:
+    assert unit_slips("Jun has 23 dozen eggs.", "The problem starts with 23 x 10 = 230 items.") == 1
+    assert unit_slips("Jun has 23 dozen eggs.", "That is 12 * 23 = 276 eggs; 23 x 12 = 276.") == 0
+    assert unit_slips("", "Remember that a dozen is 10.") == 1 and unit_slips("", "a dozen is 12") == 0
+    assert unit_slips("Four score and 7 years", "4 * 20 + 7 = 87") == 0
+    assert unit_slips("He has 5 dozen pens and 3 boxes.", "5 boxes x 3 = 15") == 0  # 5 is not multiplied here
+    assert percent_slip("Ana gives away 20 percent of them.", "```python\nreturn total - 20\n```")
+    assert percent_slip("a 5% raise on $300", "300 + 5 = 305")
+    for ok in ("return total - total * 20 / 100", "total * 0.8", "total - 20% of total", "(100 - 20) * total / 100",
+               "20 * total / 100", "0.20 * total", "total * 20 * 0.01"):
+        assert not percent_slip("Ana gives away 20 percent of them.", ok), ok
+    assert not percent_slip("Ana gives away 20 percent of them.", "She had 20 marbles")  # 20 is no operand here
+    assert not percent_slip("a 5% raise", "salary * 1.05")
+    assert rounding_slip("How many are left, rounded to the nearest ten?", "ANSWER: 115")
+    assert not rounding_slip("How many are left, rounded to the nearest ten?", "ANSWER: 120")
+    assert rounding_slip("Give it to two decimal places.", "3.14159") and not rounding_slip("to two decimal places", "3.14")
+    assert rounding_slip("Round to the nearest integer.", "12.5") and not rounding_slip("nearest whole number", "13")
+    assert not rounding_slip("Round to the nearest thousand.", "17,000") and not rounding_slip("How many?", "115")
+
+
+def test_slip_features_mark_the_step_that_slips() -> None:
+    t = _chat(
+        "maas",
+        "Jun has 23 dozen eggs. Jun gives away 25 percent of them. How many are left, rounded to the nearest ten?",
+        ("GenerateCoT", "The problem starts with 23 x 12 = 276 items.\nTOTAL: 276"),
+        ("Programmer", "```python\ndef solve():\n    total = 276\n    return total - 25\n```"),
+        ("SelfRefine", "The result 251, as computed.\nANSWER: 251"),
+    )
+    assert _column(t, "unit_slip") == [0, 0, 0]
+    assert _column(t, "percent_slip") == [0, 1, 0]
+    assert _column(t, "rounding_slip") == [0, 0, 1]
+
+
+def test_simulated_failures_are_labelled_by_the_oracle() -> None:
+    runs = labelled_failures([7], n_tasks=12, systems=("maas",), prefix="x")
+    assert runs and all(r.source == "simulation" and r.trace.outcome == "failure" for r in runs)
+    assert {r.trace.framework for r in runs} == {"maas"}
+    assert {r.metadata["task"][:1] for r in runs} == {"x"}
+    for r in runs:
+        steps = {s.index: s for s in r.trace.agent_steps()}
+        assert r.gold.step in steps and steps[r.gold.step].agent == r.gold.agent and r.gold.reason
+    with pytest.raises(ValueError, match="unknown simulated system"):
+        labelled_failures([0], systems=("crewai",))
+    # the framework profile learns from seeds and task names that the refinement benchmark (seeds 0-4,
+    # tasks "t...") never uses
+    lo, hi = SIMULATED_SET["seeds"]
+    train = {t.question for s in range(lo, hi) for t in make_tasks(SIMULATED_SET["n_tasks"], s,
+                                                                   prefix=SIMULATED_SET["prefix"])}
+    assert lo > 4 and not train & {t.question for s in range(5) for t in make_tasks(40, s, prefix="t")}
+
+
+def test_the_shipped_tracer_finds_the_simulated_pipelines_slips() -> None:
+    """Fresh simulated failures (the refinement benchmark's own seeds, never trained on): the framework
+    profile names the oracle's agent and step; before it learnt from such runs, it named the agent in ~19%."""
+    runs = labelled_failures([0, 1], n_tasks=20)
+    att = get_attributor("embedded")
+    got = [att.attribute(r.trace) for r in runs]
+    assert len(runs) >= 20 and {g.metadata["profile"] for g in got} == {"framework"}
+    hits = sum(g.agent == r.gold.agent and g.step == r.gold.step for g, r in zip(got, runs, strict=True))
+    assert hits >= 0.9 * len(runs), (hits, len(runs))
+
+
 def test_unsupported_tool_arguments() -> None:
     t = Trace(run_id="tools", task="Start from Acme Corp. Look up its headquarters.", framework="autogen")
     ok = t.add_step(Step(index=0, agent="Searcher", content='CALL lookup("Acme Corp", "headquarters")'))
@@ -308,17 +375,24 @@ def test_rebuild_adds_a_framework_profile_from_generated_runs(tmp_path: Path, wh
     gen = _generated(tmp_path / "gen", "--framework", "python", "--domain", "math,tools", "--n", "6", "--seed", "3")
     n_gen = len(load_annotated(gen))
     data = _whowhen_subset(tmp_path, whowhen_dir)
-    out = rebuild([data], tmp_path / "params.json", framework_data=[gen])
+    out = rebuild([data], tmp_path / "params.json", framework_data=[gen], simulated=False)
     p = json.loads(out.read_text())
     prof = p["profiles"]["framework"]
     assert p["n_traces"] == 16 and prof["n_traces"] == 16 + n_gen and len(prof["trained_on"]) == 2
     a = get_attributor(f"embedded:{out}").attribute(handmade_trace())
     assert a.parsed and a.metadata["profile"] == "framework"
+    # by default the simulated refinement pipelines' labelled failures are learnt from too
+    n_sim = len(labelled_failures(range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"],
+                                  prefix=SIMULATED_SET["prefix"]))
+    prof = json.loads(rebuild([data], tmp_path / "p2.json", framework_data=[gen]).read_text())["profiles"]["framework"]
+    assert n_sim >= 20 and prof["n_traces"] == 16 + n_gen + n_sim
+    assert prof["trained_on"][-1].startswith("simulated: ")
 
 
 def test_rebuild_says_what_to_do_when_it_cannot_generate(
     tmp_path: Path, whowhen_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gen = _generated(tmp_path / "gen", "--framework", "python", "--domain", "math", "--n", "4", "--seed", "3")
     one = load_annotated(sorted(whowhen_dir.glob("*.json"))[0])
     with pytest.raises(ValueError, match="at least 2 annotated traces"):
         EmbeddedAttributor().fit(one)
@@ -326,6 +400,16 @@ def test_rebuild_says_what_to_do_when_it_cannot_generate(
     with pytest.raises(ValueError, match="--no-framework-profile"):
         rebuild([whowhen_dir], tmp_path / "params.json")
     assert not (tmp_path / "params.json").exists()
+
+    def no_langgraph(*args: object, **kwargs: object) -> None:
+        raise ImportError("No module named 'langgraph'")
+
+    monkeypatch.setattr("agentracer.simulated.labelled_failures", no_langgraph)
+    data = _whowhen_subset(tmp_path, whowhen_dir)
+    with pytest.raises(ValueError, match="--no-simulated"):
+        rebuild([data], tmp_path / "params.json", framework_data=[gen])
+    assert not (tmp_path / "params.json").exists()
+    assert rebuild([data], tmp_path / "params.json", framework_data=[gen], simulated=False).is_file()
 
 
 def test_missing_params_fall_back_to_documented_prior(tmp_path: Path) -> None:

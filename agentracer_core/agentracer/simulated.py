@@ -47,12 +47,12 @@ import random
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .trace import Attribution, Trace
+from .trace import AnnotatedTrace, Attribution, Trace
 
 __all__ = [
     "NOTICE",
@@ -63,6 +63,7 @@ __all__ = [
     "System",
     "build_langgraph_graph",
     "build_maas_workflow",
+    "labelled_failures",
     "langgraph_system",
     "maas_system",
     "make_tasks",
@@ -740,3 +741,41 @@ def langgraph_system(model_factory: Callable[[str], Any] | None = None, *, polic
         return str(out.get("answer", ""))
 
     return System("langgraph", build, run, dict(LANGGRAPH_AGENTS), prompts)
+
+
+def labelled_failures(
+    seeds: Iterable[int], n_tasks: int = 40, systems: tuple[str, ...] = ("maas", "langgraph"), *, prefix: str = "train"
+) -> list[AnnotatedTrace]:
+    """Failed round-0 runs of the simulated pipelines, recorded through the real plugins and labelled.
+
+    Each failure's gold is the simulation's :func:`oracle_attribution` (the first stage whose value is
+    wrong). This is training data for the embedded attributor's ``framework`` profile; the tasks come
+    from ``make_tasks(n_tasks, seed, prefix=prefix)``, so a ``prefix`` other than the refinement
+    benchmark's ``"t"`` keeps the two apart. Needs the ``maas`` / ``langgraph`` plugins installed.
+    """
+    import agentracer
+
+    from .refine import numeric_match
+
+    out: list[AnnotatedTrace] = []
+    for name in systems:
+        if name not in ("maas", "langgraph"):
+            raise ValueError(f"unknown simulated system {name!r}; expected 'maas' or 'langgraph'")
+        for seed in seeds:
+            policy = SimPolicy(seed=seed)
+            system = maas_system(policy=policy) if name == "maas" else langgraph_system(policy=policy)
+            rec = agentracer.Recorder()
+            inst = agentracer.instrument(system.build(), recorder=rec)
+            for task in make_tasks(n_tasks, seed, prefix=prefix):
+                answer = system.run(inst, task)
+                if numeric_match(answer, task):
+                    continue
+                trace = rec.last_trace()
+                if trace is None:
+                    continue
+                trace.outcome = "failure"
+                trace.ground_truth = str(task.answer)
+                gold = system.oracle(trace, task)
+                out.append(AnnotatedTrace(trace=trace, gold=gold, source="simulation",
+                                          metadata={"system": name, "seed": seed, "task": task.id}))
+    return out

@@ -18,17 +18,19 @@ Two parameter sets ship, one for w/o G and one for w/ G (the ground truth adds f
 comes in two **profiles**: the default one, learnt from chat transcripts (Who&When), and a
 ``framework`` one for traces recorded from an instrumented framework (LangGraph, AutoGen, CAMEL,
 MaAS...), learnt from the same transcripts plus runs that the annotation pipeline generates and labels
-(by replay and fault injection) in those frameworks. A trace's ``framework`` field picks the profile.
+(by replay and fault injection) in those frameworks, and the labelled failures of the simulated
+refinement pipelines (:mod:`agentracer.simulated`). A trace's ``framework`` field picks the profile.
 
 Parameters
 ----------
 Inference is pure Python (no numpy). The shipped parameters (``embedded_params.json``, ~50 KB) are
 learnt only from data the project ships or generates (by default Who&When Algorithm-Generated under
 ``../shared/data``, plus, for the framework profile, a set generated on the spot with
-``agentracer annotate generate --framework all --domain all --n 25 --seed 1``) and are rebuilt with one
-command::
+``agentracer annotate generate --framework all --domain all --n 25 --seed 1`` and the simulated
+pipelines' failures of seed 100) and are rebuilt with one command::
 
-    python -m agentracer.attribution.embedded --rebuild [--data DIR ...] [--framework-data PATH ...] [--out PATH]
+    python -m agentracer.attribution.embedded --rebuild [--data DIR ...] [--framework-data PATH ...] \
+        [--no-simulated] [--out PATH]
 
 Training needs numpy (``pip install 'agentracer[embedded]'``). :meth:`EmbeddedAttributor.fit` learns a
 fresh model from annotated traces, choosing each ranker's L2 strength from a fixed grid by an inner
@@ -87,6 +89,9 @@ _REASONS = {
     "first_contradicts_task": "it turns one of the task's conditions the other way",
     "noop_code": "its code is a stub or does nothing to its input",
     "first_noop_code": "its code is a stub or does nothing to its input",
+    "unit_slip": "it converts one of the task's units with the wrong factor",
+    "percent_slip": "it uses a percentage from the task as a plain number",
+    "rounding_slip": "its final answer ignores the rounding the task asks for",
 }
 
 
@@ -94,6 +99,10 @@ _REASONS = {
 _TRANSCRIPT_FRAMEWORKS = frozenset({"whowhen", "unknown", ""})
 # the generated set the framework profile learns from when no --framework-data is given
 FRAMEWORK_SET: dict[str, Any] = {"framework": "all", "domain": "all", "n": 25, "seed": 1}
+# ... and the failures of the simulated refinement pipelines (agentracer.simulated) of one seed (46 of its 80
+# runs fail): few enough that one simulator's three flaws do not outweigh the generated runs. The refinement
+# benchmark runs seeds 0-4 with task prefix "t" (none of its questions is among these)
+SIMULATED_SET: dict[str, Any] = {"seeds": (100, 101), "n_tasks": 40, "prefix": "train"}
 
 
 def profile_of(trace: Trace) -> str:
@@ -464,11 +473,13 @@ def rebuild(
     out: str | Path | None = None,
     framework_data: list[str | Path] | None = None,
     framework_profile: bool = True,
+    simulated: bool = True,
 ) -> Path:
     """Retrain and write the params: the default profile on ``data`` (default: Who&When Algorithm-Generated
     in ``../shared/data``); the framework profile on ``data`` plus ``framework_data`` (default: a set
-    generated now with :data:`FRAMEWORK_SET`, which needs the framework extras) unless ``framework_profile``
-    is false."""
+    generated now with :data:`FRAMEWORK_SET`, which needs the framework extras) plus, if ``simulated``,
+    the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`), unless
+    ``framework_profile`` is false."""
     from ..formats import load_annotated
 
     paths = [Path(p) for p in data] if data else [_shared_data() / d for d in _DEFAULT_DATA]
@@ -491,6 +502,9 @@ def rebuild(
                 gen.extend(load_annotated(p))
             if not gen:
                 raise ValueError(f"no annotated traces found in {', '.join(map(str, gpaths))}")
+            if simulated:
+                gen.extend(_simulated_set())
+                gnames.append(_simulated_name())
             prof = train_params(items + gen, sources=params["trained_on"] + gnames)
         params["profiles"] = {"framework": {k: prof[k] for k in ("modes", "trained_on", "n_traces")}}
     out = Path(out) if out else DEFAULT_PARAMS
@@ -500,6 +514,25 @@ def rebuild(
 
 def _generated_name() -> str:
     return "generated: agentracer annotate generate " + " ".join(f"--{k} {v}" for k, v in FRAMEWORK_SET.items())
+
+
+def _simulated_name() -> str:
+    return "simulated: agentracer.simulated.labelled_failures(" + ", ".join(
+        f"{k}={v!r}" for k, v in SIMULATED_SET.items()) + ")"
+
+
+def _simulated_set() -> list[AnnotatedTrace]:
+    """The labelled failures of :data:`SIMULATED_SET` (needs the MaAS and LangGraph plugins)."""
+    from ..simulated import labelled_failures
+
+    try:
+        runs = labelled_failures(range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"],
+                                 prefix=SIMULATED_SET["prefix"])
+    except Exception as e:  # a plugin missing, or a crash in a simulated run
+        raise ValueError(f"running the simulated pipelines failed ({type(e).__name__}: {e}); pass --no-simulated") from e
+    if not runs:
+        raise ValueError("the simulated pipelines produced no failed run; pass --no-simulated")
+    return runs
 
 
 def _generate_framework_set(tmp: Path) -> Path:
@@ -562,13 +595,17 @@ def main(argv: list[str] | None = None) -> int:
         help="generated framework traces for the framework profile (repeatable; default: generate them now)",
     )
     ap.add_argument("--no-framework-profile", action="store_true", help="write the default profile only")
+    ap.add_argument(
+        "--no-simulated", action="store_true",
+        help="leave the simulated refinement pipelines' failures out of the framework profile",
+    )
     ap.add_argument("--out", help=f"where to write (default {DEFAULT_PARAMS.name} next to this module)")
     args = ap.parse_args(argv)
     if not args.rebuild:
         ap.print_help()
         return 0
     try:
-        path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile)
+        path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile, not args.no_simulated)
     except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -43,6 +43,9 @@ __all__ = [
     "extract",
     "is_tool_step",
     "noop_code",
+    "percent_slip",
+    "rounding_slip",
+    "unit_slips",
     "wrong_equations",
 ]
 
@@ -92,6 +95,24 @@ _BOUND_CODE_REV = re.compile(r"(?<![\w.])" + _BOUND_NUM + r"\s*([<>])=?\s*[A-Za-
 _ID_COMPREHENSION = re.compile(r"\[\s*(\w+)\s+for\s+\1\s+in\s+[\w.]+\s*\]")
 _DEF_BODY = re.compile(r"(?m)^[ \t]*def\s+\w+\s*\(\s*(\w+)[^)]*\)\s*(?:->[^:]+)?:[ \t]*\n((?:[ \t]+.*\n?)+)")
 _FENCE_SHORT = re.compile(r"```\s*([^`\n]{1,60})\s*```")
+# counting units whose conversion factor is fixed ("23 dozen" is 276 items, never 23 x 10)
+_UNITS = {"dozen": 12, "score": 20, "gross": 144}
+_UNIT_TASK = re.compile(r"(?i)\b(\d+(?:\.\d+)?)\s+(dozens?|score|gross)\b")
+_UNIT_DEF = re.compile(r"(?i)\b(?:a|one|1)\s+(dozen|score|gross)\s+(?:is|=|equals|means|makes|has)\s+(\d+(?:\.\d+)?)\b")
+_TIMES = r"\s*(?:[xX×*]|times)\s*"
+# a percentage in the task ("20 percent", "15%")
+_PERCENT_TASK = re.compile(r"(?i)(?<![\w.])(\d+(?:\.\d+)?)\s*(?:%|percent\b|per\s+cent\b)")
+_OPERATOR = "+-*/×"
+_PERCENT_CONVERTED = re.compile(r"/\s*100(?![\d.])|\*\s*0?\.01(?!\d)")  # "/ 100" or "* 0.01" anywhere
+_DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?![\w.])")
+# a rounding instruction in the task and the granularity it asks for
+_ROUND_TASK = re.compile(
+    r"(?i)\bnearest\s+(whole\s+number|integer|ten|hundred|thousand|million|tenth|hundredth|thousandth|dollar|cent)s?\b"
+    r"|\b(?:to|with)\s+(\d+|one|two|three|four)\s+decimal\s+places?\b"
+)
+_ROUND_MULTIPLE = {"ten": 10, "hundred": 100, "thousand": 1000, "million": 1_000_000}
+_ROUND_DECIMALS = {"whole number": 0, "integer": 0, "dollar": 0, "tenth": 1, "hundredth": 2, "cent": 2,
+                   "thousandth": 3, "one": 1, "two": 2, "three": 3, "four": 4}
 
 # cue words, matched as substrings of the lower-cased text
 _FAIL = ("execution failed", "traceback (most recent", "error:", "exception:", "timed out", "timeout")
@@ -283,6 +304,9 @@ _BASE_FEATURES: tuple[str, ...] = (
     "first_contradicts_task",
     "noop_code",
     "first_noop_code",
+    "unit_slip",
+    "percent_slip",
+    "rounding_slip",
 )
 # step cues crossed with trace-level context (the same cue means different things in a run that concluded
 # with an answer and in one that ran out of turns, or in a run with failed executions)
@@ -473,6 +497,84 @@ def _bounds(text: str, code: bool) -> set[tuple[str, float]]:
         out |= {(m.group(1), float(m.group(2))) for m in _BOUND_CODE.finditer(text)}
         out |= {(">" if m.group(2) == "<" else "<", float(m.group(1))) for m in _BOUND_CODE_REV.finditer(text)}
     return out
+
+
+def unit_slips(task: str, text: str) -> int:
+    """How many counting-unit conversions of the task's quantities ``text`` gets wrong.
+
+    The task's "N dozen" / "N score" / "N gross" multiplied by a factor other than the unit's (``23 x 10``
+    for 23 dozen), or the unit itself defined wrongly ("a dozen is 10").
+    """
+    bad = 0
+    for m in _UNIT_DEF.finditer(text):
+        bad += float(m.group(2)) != _UNITS[m.group(1).lower()]
+    for m in _UNIT_TASK.finditer(task):
+        unit = m.group(2).lower()
+        n, factor = re.escape(m.group(1)), _UNITS["dozen" if unit.startswith("dozen") else unit]
+        pat = rf"(?<![\w.]){n}{_TIMES}(\d+(?:\.\d+)?)(?![\w.])|(?<![\w.])(\d+(?:\.\d+)?){_TIMES}{n}(?![\w.])"
+        for k in re.finditer(pat, text):
+            bad += float(k.group(1) or k.group(2)) != factor
+    return bad
+
+
+def percent_slip(task: str, text: str) -> bool:
+    """Whether ``text`` uses one of the task's percentages as a plain number (``total - 20`` for "20 percent").
+
+    It fires when the percentage stands next to an arithmetic operator and the step never converts it
+    (no ``/ 100`` or ``* 0.01``, no ``20%`` or ``20 percent``, no ``100 - 20``, no ``0.2``, ``0.8`` or ``1.2``).
+    """
+    for m in _PERCENT_TASK.finditer(task):
+        p_s = m.group(1)
+        p = float(p_s)
+        if p == 100 or p == 0:
+            continue
+        num = rf"(?<![\w.]){re.escape(p_s)}(?![\w.%])"
+        used = False
+        for k in re.finditer(num, text):
+            before = text[: k.start()].rstrip()[-1:]
+            after = text[k.end() :].lstrip()[:1]
+            if (before and before in _OPERATOR) or (after and after in _OPERATOR):
+                used = True
+                break
+        if not used:
+            continue
+        if _PERCENT_CONVERTED.search(text) or re.search(
+            rf"(?<![\w.]){re.escape(p_s)}\s*(?:%|percent|per\s+cent)|100\s*[-+]\s*{re.escape(p_s)}(?![\w.])", text
+        ):
+            continue
+        factors = (p / 100, 1 - p / 100, 1 + p / 100)  # 0.2, 0.8, 1.2 for 20 percent
+        if any(abs(float(d) - f) < 1e-9 for d in _DECIMAL.findall(text) for f in factors):
+            continue
+        return True
+    return False
+
+
+def rounding_slip(task: str, answer: str) -> bool:
+    """Whether the numbers of ``answer`` ignore the rounding the task asks for ("to the nearest ten": 115)."""
+    wants = []
+    for m in _ROUND_TASK.finditer(task):
+        unit = re.sub(r"\s+", " ", (m.group(1) or m.group(2) or "").lower())
+        if unit.isdigit():
+            wants.append(("decimals", int(unit)))
+        elif unit in _ROUND_MULTIPLE:
+            wants.append(("multiple", _ROUND_MULTIPLE[unit]))
+        elif unit in _ROUND_DECIMALS:
+            wants.append(("decimals", _ROUND_DECIMALS[unit]))
+    if not wants:
+        return False
+    nums = [t.replace(",", "") for t in _NUM.findall(answer)]
+    if not nums:
+        return False
+    for t in nums:
+        decimals = len(t.split(".", 1)[1].rstrip("0")) if "." in t else 0
+        value = float(t)
+        ok = False
+        for kind, v in wants:
+            if kind == "decimals" and decimals <= v or kind == "multiple" and decimals == 0 and value % v == 0:
+                ok = True
+        if ok:
+            return False
+    return True
 
 
 def noop_code(text: str) -> bool:
@@ -726,6 +828,12 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
     first_contra = _first(contra)
     noop = [nt[i] and noop_code(texts[i]) for i in range(n)]
     first_noop = _first(noop)
+    # the task's units, percentages and rounding instruction handled wrongly
+    units = [nt[i] and unit_slips(task, texts[i]) > 0 for i in range(n)]
+    percent = [nt[i] and percent_slip(task, texts[i]) for i in range(n)] if _PERCENT_TASK.search(task) else [False] * n
+    rounding = [False] * n
+    if final_step >= 0 and _ROUND_TASK.search(task):
+        rounding[final_step] = rounding_slip(task, span if span else bodies[final_step][-200:])
 
     code = [nt[i] and "```" in texts[i] for i in range(n)]
     coders = [i for i in range(n) if code[i]]
@@ -871,6 +979,9 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
                 1.0 if i == first_contra else 0.0,
                 1.0 if noop[i] else 0.0,
                 1.0 if i == first_noop else 0.0,
+                1.0 if units[i] else 0.0,
+                1.0 if percent[i] else 0.0,
+                1.0 if rounding[i] else 0.0,
             ]
         )
         if nt[i]:
