@@ -316,12 +316,10 @@ class StepHandle:
     ) -> None:
         """Close the step: record ``output`` (and ``usage``, ``error``, the raw ``response`` payload)."""
         rec = self.recorder
-        fn = rec._end_step
         try:  # what _safe_call does, without its extra frame (a step ends on every LLM and tool call)
-            fn(self, output, usage, error, response, fields)
+            rec._end_step(self, output, usage, error, response, fields)
         except Exception:
-            rec.errors += 1
-            log.exception("agentracer: internal error in %s (ignored; the host run continues)", getattr(fn, "__name__", fn))
+            rec._internal_error(rec._end_step)
 
     def __enter__(self) -> StepHandle:
         return self
@@ -425,9 +423,13 @@ class Recorder:
         try:
             return fn(*args)
         except Exception:
-            self.errors += 1
-            log.exception("agentracer: internal error in %s (ignored; the host run continues)", fn.__name__)
+            self._internal_error(fn)
             return None
+
+    def _internal_error(self, fn: Callable[..., Any]) -> None:
+        """Count and log the exception being handled, raised inside ``fn`` (never re-raised into the host)."""
+        self.errors += 1
+        log.exception("agentracer: internal error in %s (ignored; the host run continues)", getattr(fn, "__name__", fn))
 
     def _sink(self, method: str, *args: Any) -> None:
         if self.sink is None:
@@ -692,12 +694,10 @@ class Recorder:
         :class:`ReplayLLM` is attached and holds a recording for this call, ``handle.replayed`` is set to
         it: the plugin must return that recorded response instead of calling the model.
         """
-        fn = self._begin_llm
         try:  # what _safe_call does, without its extra frame
-            res = fn(model, messages, agent, parent, provider, key_messages, key_parts, prepared)
+            res = self._begin_llm(model, messages, agent, parent, provider, key_messages, key_parts, prepared)
         except Exception:
-            self.errors += 1
-            log.exception("agentracer: internal error in %s (ignored; the host run continues)", getattr(fn, "__name__", fn))
+            self._internal_error(self._begin_llm)
             res = None
         return res if res is not None else NullHandle()
 
@@ -715,10 +715,7 @@ class Recorder:
         ph = self._parent_handle(parent)
         run = ph.run if ph else self._run_for(None)
         agent = agent or (ph.step.agent if ph else "unknown")
-        if messages is None or not prepared:
-            clean_msgs = _clean(messages, self.redact) if messages is not None else None
-        else:
-            clean_msgs = messages
+        clean_msgs = messages if prepared or messages is None else _clean(messages, self.redact)
         # the key only needs a deterministic JSON form, not redaction (it is a hash; nothing of it is stored)
         if key_parts is not None:
             key = llm_call_key_from_parts(agent, model, key_parts)
