@@ -109,13 +109,11 @@ def generalisation_rows(generated: Path, folds: int, seeds: int, fresh: Path | N
         (f"train generated ({len(gen)}) -> score Who&When", ww, gen),
     ]
     if fresh is not None:
-        from agentracer.attribution.embedded import SIMULATED_SET
+        from agentracer.attribution.embedded import simulated_set
         from agentracer.evaluate import EvalItem
-        from agentracer.simulated import labelled_failures
 
         new, _ = load_items(fresh)
-        simulated = [EvalItem(it, "simulated") for it in labelled_failures(
-            range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"], prefix=SIMULATED_SET["prefix"])]
+        simulated = [EvalItem(it, "simulated") for it in simulated_set()]
         recipe = ww + gen + simulated
         settings += [
             (f"train Who&When ({len(ww)}) -> score a fresh generated set ({len(new)}, another seed)", new, ww),

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 from agentracer import AnnotatedTrace, Attribution, Step, Trace
 from agentracer.attribution import TrainableAttributor, get_attributor
-from agentracer.attribution.embedded import DEFAULT_PARAMS, SIMULATED_SET, EmbeddedAttributor, rebuild
+from agentracer.attribution.embedded import (
+    DEFAULT_PARAMS,
+    SIMULATED_SET,
+    EmbeddedAttributor,
+    rebuild,
+    simulated_set,
+)
 from agentracer.attribution.features import (
     AGENT_FEATURES,
     STEP_FEATURES,
@@ -382,8 +388,7 @@ def test_rebuild_adds_a_framework_profile_from_generated_runs(tmp_path: Path, wh
     a = get_attributor(f"embedded:{out}").attribute(handmade_trace())
     assert a.parsed and a.metadata["profile"] == "framework"
     # by default the simulated refinement pipelines' labelled failures are learnt from too
-    n_sim = len(labelled_failures(range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"],
-                                  prefix=SIMULATED_SET["prefix"]))
+    n_sim = len(simulated_set())
     prof = json.loads(rebuild([data], tmp_path / "p2.json", framework_data=[gen]).read_text())["profiles"]["framework"]
     assert n_sim >= 20 and prof["n_traces"] == 16 + n_gen + n_sim
     assert prof["trained_on"][-1].startswith("simulated: ")

@@ -51,7 +51,7 @@ from ..trace import AnnotatedTrace, Attribution, Trace
 from .base import register
 from .features import AGENT_FEATURES, STEP_FEATURES, TraceFeatures, extract
 
-__all__ = ["DEFAULT_PARAMS", "EmbeddedAttributor", "rebuild", "train_params"]
+__all__ = ["DEFAULT_PARAMS", "EmbeddedAttributor", "rebuild", "simulated_set", "train_params"]
 
 DEFAULT_PARAMS = Path(__file__).with_name("embedded_params.json")
 _DEFAULT_DATA = ("who_and_when/Algorithm-Generated",)
@@ -521,13 +521,18 @@ def _simulated_name() -> str:
         f"{k}={v!r}" for k, v in SIMULATED_SET.items()) + ")"
 
 
-def _simulated_set() -> list[AnnotatedTrace]:
-    """The labelled failures of :data:`SIMULATED_SET` (needs the MaAS and LangGraph plugins)."""
+def simulated_set() -> list[AnnotatedTrace]:
+    """The labelled failures of :data:`SIMULATED_SET` that :func:`rebuild` adds to the framework profile
+    (needs the MaAS and LangGraph plugins)."""
     from ..simulated import labelled_failures
 
+    return labelled_failures(range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"], prefix=SIMULATED_SET["prefix"])
+
+
+def _simulated_set() -> list[AnnotatedTrace]:
+    """:func:`simulated_set`, or a :class:`ValueError` that says how to rebuild without it."""
     try:
-        runs = labelled_failures(range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"],
-                                 prefix=SIMULATED_SET["prefix"])
+        runs = simulated_set()
     except Exception as e:  # a plugin missing, or a crash in a simulated run
         raise ValueError(f"running the simulated pipelines failed ({type(e).__name__}: {e}); pass --no-simulated") from e
     if not runs:

@@ -462,6 +462,11 @@ def _contains_gt(text_low: str, nums: set[str], gt_low: str, gt_nums: set[str]) 
     return len(gt_low) >= 2 and gt_low in text_low
 
 
+def _beside(text: str, start: int, end: int) -> tuple[str, str]:
+    """The nearest non-blank characters before ``start`` and after ``end`` in ``text`` ("" at either end)."""
+    return text[:start].rstrip()[-1:], text[end:].lstrip()[:1]
+
+
 def wrong_equations(text: str) -> int:
     """How many ``a op b = c`` statements in ``text`` are arithmetically false: a slip the step itself makes.
 
@@ -470,8 +475,7 @@ def wrong_equations(text: str) -> int:
     """
     bad = 0
     for m in _EQUATION.finditer(text):
-        before = text[: m.start()].rstrip()[-1:]
-        after = text[m.end() :].lstrip()[:1]
+        before, after = _beside(text, m.start(), m.end())
         if before and before in "+-*/×÷^(" or after and after in "+-*/×÷^(":
             continue  # part of a longer expression
         a_s, op, b_s, c_s = (g.replace(",", "") for g in m.group(1, 2, 3, 4))
@@ -531,8 +535,7 @@ def percent_slip(task: str, text: str) -> bool:
         num = rf"(?<![\w.]){re.escape(p_s)}(?![\w.%])"
         used = False
         for k in re.finditer(num, text):
-            before = text[: k.start()].rstrip()[-1:]
-            after = text[k.end() :].lstrip()[:1]
+            before, after = _beside(text, k.start(), k.end())
             if (before and before in _OPERATOR) or (after and after in _OPERATOR):
                 used = True
                 break
@@ -568,11 +571,8 @@ def rounding_slip(task: str, answer: str) -> bool:
     for t in nums:
         decimals = len(t.split(".", 1)[1].rstrip("0")) if "." in t else 0
         value = float(t)
-        ok = False
-        for kind, v in wants:
-            if kind == "decimals" and decimals <= v or kind == "multiple" and decimals == 0 and value % v == 0:
-                ok = True
-        if ok:
+        if any(kind == "decimals" and decimals <= v or kind == "multiple" and decimals == 0 and value % v == 0
+               for kind, v in wants):
             return False
     return True
 
