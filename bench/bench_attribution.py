@@ -46,7 +46,7 @@ def pct(x: float) -> str:
 
 def accuracy_rows(folds: int, seeds: int) -> list[str]:
     from agentracer.attribution.embedded import EmbeddedAttributor
-    from agentracer.evaluate import evaluate, load_items
+    from agentracer.evaluation import evaluate, load_items
 
     items, _ = load_items(DATA)
     rows = []
@@ -99,7 +99,7 @@ def generalisation_rows(generated: Path, folds: int, seeds: int, fresh: Path | N
     """CV within a generated set, Who&When -> generated, generated -> Who&When, and (with ``fresh``, a set
     generated with another seed) Who&When + generated -> fresh: the shipped framework profile's recipe (w/o G)."""
     from agentracer.attribution.embedded import EmbeddedAttributor
-    from agentracer.evaluate import evaluate, load_items
+    from agentracer.evaluation import evaluate, load_items
 
     ww, _ = load_items(DATA)
     gen, _ = load_items(generated)
@@ -110,7 +110,7 @@ def generalisation_rows(generated: Path, folds: int, seeds: int, fresh: Path | N
     ]
     if fresh is not None:
         from agentracer.attribution.embedded import simulated_set
-        from agentracer.evaluate import EvalItem
+        from agentracer.evaluation import EvalItem
 
         new, _ = load_items(fresh)
         simulated = [EvalItem(it, "simulated") for it in simulated_set()]

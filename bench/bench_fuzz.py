@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from agentracer.fuzzing import FUZZ_TARGETS, json_values, shaped_records
+from agentracer.testing.fuzzing import FUZZ_TARGETS, json_values, shaped_records
 from agentracer.trace import TraceError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def _script(n: int) -> dict:
-    from agentracer.demo import DEMO_SCRIPT
+    from agentracer.samples.demo import DEMO_SCRIPT
 
     return {k: list(v) * n for k, v in DEMO_SCRIPT.items()}
 
@@ -39,8 +39,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import agentracer
-    from agentracer.demo import build_demo_graph, demo_input
     from agentracer.formats.otlp import from_otlp_json, to_otlp_json
+    from agentracer.samples.demo import build_demo_graph, demo_input
     from langgraph.checkpoint.memory import InMemorySaver
 
     n = args.runs

@@ -13,8 +13,8 @@ import tracemalloc
 from pathlib import Path
 
 from agentracer import Recorder
-from agentracer.export import tracer_provider
 from agentracer.formats import read
+from agentracer.recording.export import tracer_provider
 
 
 class NullExporter:

@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from agentracer import simulated as sim
-from agentracer.refine import compare, numeric_match
+from agentracer.refinement import compare, numeric_match
+from agentracer.samples import simulated as sim
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,7 +123,7 @@ def main() -> None:
         "### Self-improvement rounds (`agentracer refine`)",
         "",
         "**Simulated agents** — not LLM results. The demo's agents are small deterministic programs standing in "
-        "for LLMs (`agentracer.simulated`): a three-agent word-problem pipeline (extract → compute → finalize) "
+        "for LLMs (`agentracer.samples.simulated`): a three-agent word-problem pipeline (extract → compute → finalize) "
         "where each agent has one built-in flaw that fires on about a third of the tasks, and where the feedback "
         "notes that reach an agent's prompt through the real plugin hooks can fix its flaw — probability "
         f"{p.p_learn} for a note aimed at it that names the flaw, {p.p_learn_vague} for one that points at an "

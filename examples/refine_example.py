@@ -1,6 +1,6 @@
 """Self-improvement rounds with ``agentracer.refine``: attribution fed back to the responsible agent.
 
-Runs offline on **simulated agents** (agentracer.simulated: small programs standing in for LLMs, whose
+Runs offline on **simulated agents** (agentracer.samples.simulated: small programs standing in for LLMs, whose
 behaviour depends on the instructions they receive) in a MaAS-shaped workflow, so the feedback travels
 through the real MaAS plugin into the operators' prompts. For real LLM agents see
 ``agentracer refine --base-url URL --model M`` (docs/refine.md).
@@ -11,7 +11,7 @@ through the real MaAS plugin into the operators' prompts. For real LLM agents se
 from __future__ import annotations
 
 import agentracer
-from agentracer import simulated as sim
+from agentracer.samples import simulated as sim
 
 
 def main() -> None:

@@ -108,7 +108,7 @@ def test_rerank_end_to_end_on_tiny_qwen3(tiny_qwen3: Path) -> None:
 
 def test_rerank_is_cross_validated_through_its_base(whowhen_dir: Path) -> None:
     from agentracer.attribution.base import TrainableAttributor
-    from agentracer.evaluate import evaluate, load_items
+    from agentracer.evaluation import evaluate, load_items
 
     r = Rerank(Scripted(lambda user: "no answer"))
     assert isinstance(r, TrainableAttributor)

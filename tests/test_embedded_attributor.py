@@ -31,7 +31,7 @@ from agentracer.attribution.features import (
     wrong_equations,
 )
 from agentracer.formats import load_annotated
-from agentracer.simulated import labelled_failures, make_tasks
+from agentracer.samples.simulated import labelled_failures, make_tasks
 
 
 def handmade_trace() -> Trace:
@@ -177,7 +177,7 @@ def test_shipped_params_are_small_and_current() -> None:
     assert any("who_and_when" in s for s in p["trained_on"])
     assert any("who_and_when" in s for s in framework["trained_on"])
     assert any(s.startswith("generated: agentracer annotate generate") for s in framework["trained_on"])
-    assert any(s.startswith("simulated: agentracer.simulated.labelled_failures") for s in framework["trained_on"])
+    assert any(s.startswith("simulated: agentracer.samples.simulated.labelled_failures") for s in framework["trained_on"])
     assert framework["n_traces"] > p["n_traces"]
 
 
@@ -213,7 +213,7 @@ def _whowhen_subset(tmp_path: Path, whowhen_dir: Path, k: int = 16) -> Path:
 def test_the_framework_profile_reads_runs_it_never_saw(tmp_path: Path) -> None:
     """Fresh runs (seeds far from the training set's, on the plain-Python engine, which the profile was not
     trained on) are attributed well above the floors."""
-    from agentracer.evaluate import evaluate, load_items
+    from agentracer.evaluation import evaluate, load_items
 
     ann = _generated(tmp_path / "fresh", "--framework", "python", "--domain", "all", "--n", "10", "--seed", "5000")
     items, _ = load_items(ann)
@@ -409,7 +409,7 @@ def test_rebuild_says_what_to_do_when_it_cannot_generate(
     def no_langgraph(*args: object, **kwargs: object) -> None:
         raise ImportError("No module named 'langgraph'")
 
-    monkeypatch.setattr("agentracer.simulated.labelled_failures", no_langgraph)
+    monkeypatch.setattr("agentracer.samples.simulated.labelled_failures", no_langgraph)
     data = _whowhen_subset(tmp_path, whowhen_dir)
     with pytest.raises(ValueError, match="--no-simulated"):
         rebuild([data], tmp_path / "params.json", framework_data=[gen])

@@ -11,7 +11,7 @@ import pytest
 from agentracer import AnnotatedTrace, Attribution, Step, Trace
 from agentracer.attribution.base import FirstSpeaker
 from agentracer.cli import app
-from agentracer.evaluate import (
+from agentracer.evaluation import (
     EvalItem,
     cross_validate,
     evaluate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from agentracer import Recorder
-from agentracer.export import tracer_provider
+from agentracer.recording.export import tracer_provider
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 

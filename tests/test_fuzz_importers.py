@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from agentracer.fuzzing import FUZZ_TARGETS, json_values, shaped_records
+from agentracer.testing.fuzzing import FUZZ_TARGETS, json_values, shaped_records
 from agentracer.trace import TraceError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -34,7 +34,7 @@ def test_cli_demo(tmp_path) -> None:
 
 
 def test_run_demo_returns_a_summary(tmp_path) -> None:
-    from agentracer.demo import run_demo
+    from agentracer.samples.demo import run_demo
     from rich.console import Console
 
     summary = run_demo(tmp_path, Console(file=open(tmp_path / "out.txt", "w")))  # noqa: SIM115

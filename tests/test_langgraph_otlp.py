@@ -13,7 +13,6 @@ pytest.importorskip("langgraph")
 
 import agentracer  # noqa: E402
 from agentracer import AnnotatedTrace, Attribution, Step, Trace, TraceError  # noqa: E402
-from agentracer.demo import build_demo_graph, demo_input, run_demo_task  # noqa: E402
 from agentracer.formats import read, write  # noqa: E402
 from agentracer.formats.otlp import (  # noqa: E402
     from_otlp_json,
@@ -22,6 +21,7 @@ from agentracer.formats.otlp import (  # noqa: E402
     spans_to_otlp_json,
     to_otlp_json,
 )
+from agentracer.samples.demo import build_demo_graph, demo_input, run_demo_task  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
 

@@ -11,7 +11,7 @@ pytest.importorskip("langgraph")
 
 import agentracer  # noqa: E402
 from agentracer import Recorder  # noqa: E402
-from agentracer.demo import build_demo_graph, demo_input  # noqa: E402
+from agentracer.samples.demo import build_demo_graph, demo_input  # noqa: E402
 from agentracer_langgraph import AgentracerCallbackHandler, instrument_graph, uninstrument_graph  # noqa: E402
 from agentracer_langgraph.fakes import scripted  # noqa: E402
 from agentracer_langgraph.sample_graphs import supervisor_graph  # noqa: E402

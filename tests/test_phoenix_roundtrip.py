@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from agentracer import Recorder
-from agentracer.export import tracer_provider
+from agentracer.recording.export import tracer_provider
 
 ROOT = Path(__file__).resolve().parents[1]
 # absolute (not resolved: the venv's python is a symlink to the base interpreter), as the server runs in a temp dir
@@ -77,7 +77,7 @@ def test_spans_arrive_in_phoenix(phoenix) -> None:
                 h.set(content=f"{a} says 42")
     rec.end_run(outcome="failure")
     from agentracer import Attribution
-    from agentracer.export import attribution_span  # the attribution as a span of its own
+    from agentracer.recording.export import attribution_span  # the attribution as a span of its own
 
     attribution_span(rec.last_trace(), Attribution("solver", 2, "wrong product", 0.8, "embedded"), tracer_provider=tp)
     assert tp.agentracer_processor.force_flush(10000)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from agentracer import Recorder
 from agentracer.formats import write
-from agentracer.redact import MASK, add_pattern, redact
+from agentracer.recording.redact import MASK, add_pattern, redact
 from agentracer.report import write_report
 
 SECRETS = [

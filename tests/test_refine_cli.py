@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from agentracer import simulated as sim
 from agentracer.cli import app
+from agentracer.samples import simulated as sim
 from typer.testing import CliRunner
 
 METHOD_DIRS = {"none", "generic-guard", "generic", "random-agent-guard", "random-agent", "tracer-embedded-guard",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from agentracer import Attribution
-from agentracer.refine import refine
+from agentracer.refinement import refine
 
 FEEDBACK_REASON = "it reported a number it never checked"
 

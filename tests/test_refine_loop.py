@@ -8,8 +8,8 @@ import asyncio
 import agentracer
 import pytest
 from agentracer import Attribution
-from agentracer import simulated as sim
-from agentracer.refine import FeedbackMemory, Note, attribution_note, compare, numeric_match, refine
+from agentracer.refinement import FeedbackMemory, Note, attribution_note, compare, numeric_match, refine
+from agentracer.samples import simulated as sim
 
 
 def _blame(agent: str, reason: str = "it got the total wrong", correction: str = "re-read the units"):
@@ -194,7 +194,7 @@ def test_crashing_task_is_a_failure_not_a_crash() -> None:
 
 
 def test_default_runner_runs_a_maas_workflow() -> None:
-    from agentracer.refine import default_runner
+    from agentracer.refinement import default_runner
 
     system = sim.maas_system()
     task = next(t for t in sim.make_tasks(10, seed=6) if not {"dozen", "percent", "nearest ten"} & set(t.keywords))

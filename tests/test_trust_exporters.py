@@ -14,7 +14,7 @@ from pathlib import Path
 
 import agentracer
 import pytest
-from agentracer.export import tracer_provider
+from agentracer.recording.export import tracer_provider
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -56,7 +56,7 @@ FAULTS = {
 
 def _langgraph(instrument):
     pytest.importorskip("langgraph")
-    from agentracer.demo import build_demo_graph, demo_input
+    from agentracer.samples.demo import build_demo_graph, demo_input
 
     graph, models = build_demo_graph()
     if instrument:

@@ -15,11 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .recorder import Recorder, ReplayLLM, last_trace
+from .recording import Recorder, ReplayLLM, last_trace
 from .trace import AnnotatedTrace, Attribution, Step, Trace, TraceError
 
 if TYPE_CHECKING:
-    from .recorder import Sink
+    from .recording import Sink
 
 __version__ = "0.1.0"
 
@@ -59,7 +59,7 @@ def instrument(
     recognises the system wraps it. Steps go to OpenTelemetry spans on ``tracer_provider`` (default:
     the global provider, never replaced) and to a :class:`Trace`, available after the run from
     :func:`last_trace` or ``recorder_of(system).last_trace()``. ``sink`` streams finished steps to a
-    JSONL path or a :class:`~agentracer.recorder.Sink`. ``capture_content`` puts message content on
+    JSONL path or a :class:`~agentracer.recording.recorder.Sink`. ``capture_content`` puts message content on
     spans (default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` env flag, off).
 
     Raises ``TypeError`` (listing the installed plugins) when no plugin recognises the system.
@@ -141,17 +141,14 @@ def load_trace(path: str | Path) -> Trace:
     return _load(path)
 
 
-# Load the ``refine`` module now (stdlib only) so that the one-liner below, not the module, is
-# ``agentracer.refine``: a later ``import agentracer.refine`` finds it loaded and rebinds nothing.
-from . import refine as _refine_module  # noqa: E402
-
-
 def refine(system: Any, tasks: Any, checker: Any = None, rounds: int = 3, **kwargs: Any) -> Any:
     """Self-refinement rounds: run, check, attribute failures, feed back to the responsible agent.
 
-    See :func:`agentracer.refine.refine` (the module) for every option; ``checker`` defaults to a
-    numeric match of the final answer against the task's expected answer.
+    See :func:`agentracer.refinement.refine` for every option; ``checker`` defaults to a numeric match
+    of the final answer against the task's expected answer. The module loads on first call.
     """
+    from . import refinement
+
     if checker is None:
-        checker = _refine_module.numeric_match
-    return _refine_module.refine(system, tasks, checker, rounds=rounds, **kwargs)
+        checker = refinement.numeric_match
+    return refinement.refine(system, tasks, checker, rounds=rounds, **kwargs)

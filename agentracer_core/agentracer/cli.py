@@ -26,7 +26,7 @@ err_console = Console(stderr=True)
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {msg}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -174,7 +174,7 @@ def eval_(
     train: list[Path] = typer.Option([], "--train", help="Train on these sets instead of cross-validating."),
 ) -> None:
     """Agent- and step-level accuracy with the trivial floors beside them (cross-validated when learning)."""
-    from .evaluate import run_eval_cli
+    from .evaluation import run_eval_cli
 
     run_eval_cli(src, method=method, with_gt=with_gt, folds=folds, seeds=seeds, out=out, train=train, console=console)
 
@@ -269,7 +269,7 @@ def refine(
     tracer: list[str] = typer.Option([], "--tracer", help="Extra attribution backends, e.g. openai:MODEL@URL."),
 ) -> None:
     """Self-refinement rounds: attribution fed back to the responsible agent, vs generic reflection."""
-    from .refine import refine_cli
+    from .refinement import refine_cli
 
     refine_cli(demo=demo, rounds=rounds, out=out, base_url=base_url, model=model, framework=framework, seed=seed,
                console=console, tasks=tasks, n_tasks=n_tasks, tracers=tracer)
@@ -292,7 +292,7 @@ def plugins() -> None:
 @app.command()
 def demo(out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Where the trace files go.")) -> None:
     """Run a LangGraph planner → solver → verifier system that fails, record it, attribute it."""
-    from .demo import run_demo
+    from .samples.demo import run_demo
 
     run_demo(out, console=console)
 

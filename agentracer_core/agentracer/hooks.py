@@ -1,4 +1,4 @@
-"""The adapter contract: three pluggy hooks that every framework plugin implements, and the plugin manager.
+"""The adapter contract: the pluggy hooks that every framework plugin implements, and the plugin manager.
 
 A plugin is a module or object with ``@hookimpl``-decorated functions, registered under the
 entry-point group ``agentracer``. Each hook answers ``None`` when the system is not the plugin's, so
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .recorder import Recorder
+    from .recording import Recorder
     from .trace import Trace
 
-__all__ = ["PluginInfo", "hookimpl", "hookspec", "get_plugin_manager", "list_plugins"]
+__all__ = ["PluginInfo", "get_plugin_manager", "get_sample", "hookimpl", "hookspec", "list_plugins", "run_system"]
 
 PROJECT = "agentracer"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -39,6 +39,14 @@ class AgentracerSpec:
     @hookspec(firstresult=True)
     def agentracer_inject_feedback(self, system: Any, agent: str, text: str) -> Any:
         """Tell ``agent`` of ``system`` the feedback ``text`` for its next runs; return the system, or None."""
+
+    @hookspec(firstresult=True)
+    def agentracer_run(self, system: Any, task: str) -> Any:
+        """Run ``system`` (instrumented or not) on the question ``task``; return its answer text, or None if not yours."""
+
+    @hookspec(firstresult=True)
+    def agentracer_sample(self, framework: str, kind: str) -> Any:
+        """Your builder of sample systems of ``kind`` (``demo``, ``generated``, ``simulated``) on ``framework``, or None."""
 
     @hookspec
     def agentracer_plugin_info(self) -> dict[str, Any]:
@@ -101,3 +109,21 @@ def list_plugins() -> list[PluginInfo]:
         info["installed"] = version is not None if dist else bool(info.get("installed", False))
         out.append(PluginInfo(info))
     return out
+
+
+def run_system(system: Any, task: str) -> str:
+    """Run ``system`` on the question ``task`` through its plugin's ``agentracer_run``; its answer text.
+
+    Raises ``TypeError`` when no installed plugin knows how to run it (pass your own runner instead).
+    """
+    answer = get_plugin_manager().hook.agentracer_run(system=system, task=task)
+    if answer is None:
+        raise TypeError(
+            f"no installed plugin knows how to run a {type(system).__qualname__}; pass run=(system, task) -> answer"
+        )
+    return str(answer)
+
+
+def get_sample(framework: str, kind: str) -> Any:
+    """The builder of sample systems of ``kind`` on ``framework`` that its plugin offers, or None."""
+    return get_plugin_manager().hook.agentracer_sample(framework=framework, kind=kind)

@@ -32,7 +32,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from agentracer.recorder import Recorder, ReplayLLM, Run
+from agentracer.recording import Recorder, ReplayLLM, Run
 from agentracer.trace import Trace, TraceError
 
 from .instrument import FRAMEWORK, instrument, is_autogen_object

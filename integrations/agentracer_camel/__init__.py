@@ -22,7 +22,7 @@ from agentracer.trace import normalize_agent
 from .society import DEFAULT_INIT_PROMPT, arun_society, end_run, fork, run_society
 
 if TYPE_CHECKING:
-    from agentracer.recorder import Recorder, Sink
+    from agentracer.recording import Recorder, Sink
 
 __all__ = [
     "DEFAULT_INIT_PROMPT",

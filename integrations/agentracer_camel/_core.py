@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentracer.recorder import Recorder, ReplayLLM, Run, StepHandle, llm_call_key
+from agentracer.recording import Recorder, ReplayLLM, Run, StepHandle, llm_call_key
 from agentracer.trace import normalize_agent
 
 log = logging.getLogger("agentracer.camel")
@@ -387,10 +387,9 @@ def user_run(rec: Recorder) -> Run | None:
     Only the context counts (not "the recorder's only open run"), so a run left open by another system or
     thread is never joined by mistake.
     """
-    from agentracer import recorder as _recmod
+    from agentracer.recording import current_run
 
-    cv = getattr(_recmod, "_current_run", None)
-    run = cv.get() if cv is not None else rec.current_run()
+    run = current_run()
     if run is None or getattr(run, "recorder", None) is not rec or run.ended:
         return None
     return run

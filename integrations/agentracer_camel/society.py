@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from agentracer.recorder import Recorder, ReplayLLM
+from agentracer.recording import Recorder, ReplayLLM
 from agentracer.trace import Step, Trace, TraceError
 
 from . import _core

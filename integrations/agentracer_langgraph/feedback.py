@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from agentracer.recorder import Recorder
+from agentracer.recording import Recorder
 
 from .detect import is_langgraph
 from .instrument import handler_of, instrument_graph

@@ -29,7 +29,7 @@ from agentracer.formats.openinference import (
     output_text,
     task_text,
 )
-from agentracer.recorder import Recorder, Run, StepHandle
+from agentracer.recording import Recorder, Run, StepHandle
 from langchain_core.callbacks import BaseCallbackHandler
 
 __all__ = ["AgentracerCallbackHandler", "agent_name"]

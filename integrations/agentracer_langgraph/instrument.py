@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentracer.recorder import Recorder
+from agentracer.recording import Recorder
 
 from .detect import is_langgraph
 from .handler import AgentracerCallbackHandler

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentracer.recorder import Recorder, ReplayLLM, StepHandle
+from agentracer.recording import Recorder, ReplayLLM, StepHandle
 from agentracer.trace import Trace, TraceError, normalize_agent
 
 __all__ = [

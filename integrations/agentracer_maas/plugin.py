@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agentracer.hooks import hookimpl
-from agentracer.recorder import Recorder
+from agentracer.recording import Recorder
 from agentracer.trace import Trace
 
 from .instrument import (

@@ -20,7 +20,7 @@ endpoint (``base_url``).
 
 A generated system is a :class:`~agentracer.annotation.replay.Replayable`: ``run_with``/``run_from`` go
 through the plugin's ``agentracer_fork`` hook (langgraph, autogen, maas) or re-run the task with a
-:class:`~agentracer.recorder.ReplayLLM` (camel, python); either way the recorded prefix is served from the
+:class:`~agentracer.recording.recorder.ReplayLLM` (camel, python); either way the recorded prefix is served from the
 recording, so no live call happens before the fork point. Its trace carries the spec
 (``metadata["agentracer.generated"]``), so :meth:`GeneratedSystem.from_trace` rebuilds the system from a
 trace file — what ``agentracer annotate replay`` and ``agentracer attribute --verify`` use.
@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..recorder import Recorder, ReplayLLM
+from ..recording import Recorder, ReplayLLM
 from ..trace import AnnotatedTrace, Trace, TraceError
 from .domains import Domain, Task, Turn, get_domain, parse_tool_calls
 from .inject import FAULTS, InjectionError, MutationContext, inject, mutate
@@ -257,9 +257,9 @@ class Engine:
                 return o.act_turn(agent, self.transcript), "oracle"
             run, handle = self.run, self._handle
             if run is None:  # recorded by a plugin: its run and step are the current ones
-                from ..recorder import _current_run, _current_step
+                from ..recording import current_run, current_step
 
-                run, handle = _current_run.get(), _current_step.get()
+                run, handle = current_run(), current_step()
             tr = run.trace if run is not None and hasattr(run, "trace") else None
             idx = handle.index if handle is not None and getattr(handle, "index", None) is not None else None
             if tr is None or idx is None:
@@ -452,7 +452,7 @@ def _langgraph_plugin_app(domain: Domain, redact: bool) -> Any:
 
     import agentracer
 
-    from ..recorder import _current_run, _current_step
+    from ..recording import current_run, current_step
 
     State = TypedDict("State", {"messages": Annotated[list, add_messages], "turns": Annotated[list, operator.add]})  # noqa: UP013
     model = _policy_chat_model()
@@ -468,8 +468,8 @@ def _langgraph_plugin_app(domain: Domain, redact: bool) -> Any:
             lc = [SystemMessage(content=msgs[0]["content"])] + [HumanMessage(content=m["content"]) for m in msgs[1:]]
             text = str(model.invoke(lc).content)
             turn = Turn(agent, text, [])
-            run = _current_run.get()
-            engine.run_tools(turn, recorder=run.recorder if run is not None else None, parent=_current_step.get())
+            run = current_run()
+            engine.run_tools(turn, recorder=run.recorder if run is not None else None, parent=current_step())
             return {"messages": [AIMessage(content=text, name=agent)], "turns": [turn.to_dict()]}
 
         node.__name__ = agent
@@ -546,7 +546,7 @@ def _autogen_team(engine: Engine, *, plugin: bool) -> Any:
             if not plugin:
                 t = engine.take_turn(self.name)
                 return Response(chat_message=TextMessage(content=t.text or "(empty)", source=self.name))
-            from ..recorder import _current_run, _current_step
+            from ..recording import current_run, current_step
 
             engine.sync_replacement()  # a fork patched step k in AutoGen's state: mirror it
             engine.current_agent = self.name
@@ -554,8 +554,8 @@ def _autogen_team(engine: Engine, *, plugin: bool) -> Any:
             res = await self._model_client.create(
                 [SystemMessage(content=msgs[0]["content"])] + [UserMessage(content=m["content"], source="user") for m in msgs[1:]])
             turn = Turn(self.name, str(res.content), [])
-            run = _current_run.get()
-            engine.run_tools(turn, recorder=run.recorder if run is not None else None, parent=_current_step.get())
+            run = current_run()
+            engine.run_tools(turn, recorder=run.recorder if run is not None else None, parent=current_step())
             engine.transcript.append(turn)
             engine.turn += 1
             return Response(chat_message=TextMessage(content=turn.text or "(empty)", source=self.name))
@@ -652,11 +652,11 @@ class Operator:
         msgs = engine.messages(self.name)
         text = await self.llm.aask("\n\n".join(m["content"] for m in msgs[1:]), system_msgs=[msgs[0]["content"]])
         turn = Turn(self.name, text, [])
-        from ..recorder import _current_run, _current_step
+        from ..recording import current_run, current_step
 
-        run = _current_run.get()
+        run = current_run()
         # the tool calls are children of this operator's step, recorded on the plugin's run
-        engine.run_tools(turn, recorder=run.recorder if run is not None else None, parent=_current_step.get())
+        engine.run_tools(turn, recorder=run.recorder if run is not None else None, parent=current_step())
         engine.last_tools = (text, turn.tools)
         return text
 

@@ -19,7 +19,7 @@ comes in two **profiles**: the default one, learnt from chat transcripts (Who&Wh
 ``framework`` one for traces recorded from an instrumented framework (LangGraph, AutoGen, CAMEL,
 MaAS...), learnt from the same transcripts plus runs that the annotation pipeline generates and labels
 (by replay and fault injection) in those frameworks, and the labelled failures of the simulated
-refinement pipelines (:mod:`agentracer.simulated`). A trace's ``framework`` field picks the profile.
+refinement pipelines (:mod:`agentracer.samples.simulated`). A trace's ``framework`` field picks the profile.
 
 Parameters
 ----------
@@ -99,7 +99,7 @@ _REASONS = {
 _TRANSCRIPT_FRAMEWORKS = frozenset({"whowhen", "unknown", ""})
 # the generated set the framework profile learns from when no --framework-data is given
 FRAMEWORK_SET: dict[str, Any] = {"framework": "all", "domain": "all", "n": 25, "seed": 1}
-# ... and the failures of the simulated refinement pipelines (agentracer.simulated) of one seed (46 of its 80
+# ... and the failures of the simulated refinement pipelines (agentracer.samples.simulated) of one seed (46 of its 80
 # runs fail): few enough that one simulator's three flaws do not outweigh the generated runs. The refinement
 # benchmark runs seeds 0-4 with task prefix "t" (none of its questions is among these)
 SIMULATED_SET: dict[str, Any] = {"seeds": (100, 101), "n_tasks": 40, "prefix": "train"}
@@ -517,14 +517,14 @@ def _generated_name() -> str:
 
 
 def _simulated_name() -> str:
-    return "simulated: agentracer.simulated.labelled_failures(" + ", ".join(
+    return "simulated: agentracer.samples.simulated.labelled_failures(" + ", ".join(
         f"{k}={v!r}" for k, v in SIMULATED_SET.items()) + ")"
 
 
 def simulated_set() -> list[AnnotatedTrace]:
     """The labelled failures of :data:`SIMULATED_SET` that :func:`rebuild` adds to the framework profile
     (needs the MaAS and LangGraph plugins)."""
-    from ..simulated import labelled_failures
+    from ..samples.simulated import labelled_failures
 
     return labelled_failures(range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"], prefix=SIMULATED_SET["prefix"])
 

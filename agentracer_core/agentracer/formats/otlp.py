@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..recorder import run_span_attributes
+from ..recording import run_span_attributes
 from ..trace import AnnotatedTrace, Attribution, Trace, TraceError
 
 __all__ = [
@@ -679,14 +679,14 @@ def otlp_tracer_provider(
 
     Pass it to ``agentracer.instrument(system, tracer_provider=...)``; call ``provider.shutdown()`` (or
     ``force_flush()``) before the process exits so batched spans are sent. The global provider is untouched.
-    With ``batch`` (the default) export goes through :class:`agentracer.export.BoundedBatchProcessor`, so
+    With ``batch`` (the default) export goes through :class:`agentracer.recording.export.BoundedBatchProcessor`, so
     a slow or dead collector never blocks the host (spans are dropped and counted instead).
     """
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     exporter = OTLPSpanExporter(endpoint=endpoint, headers=dict(headers or {}), timeout=5)
     if batch:
-        from ..export import tracer_provider
+        from ..recording.export import tracer_provider
 
         return tracer_provider(exporter, service_name=service_name)
     from opentelemetry.sdk.resources import Resource

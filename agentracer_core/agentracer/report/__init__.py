@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..redact import redact
+from ..recording.redact import redact
 from ..trace import AnnotatedTrace, Attribution, Trace
 
 __all__ = ["render_report", "write_report"]

@@ -23,7 +23,7 @@ building a fresh one; with a factory every round starts from a fresh system told
 so rollback is exact on any framework. With an instance, rollback relies on the plugin replacing an
 agent's feedback (the MaAS and LangGraph plugins do).
 
-``agentracer refine --demo`` runs all methods offline on simulated agents (:mod:`agentracer.simulated`);
+``agentracer refine --demo`` runs all methods offline on simulated agents (:mod:`agentracer.samples.simulated`);
 ``agentracer refine --base-url URL --model M`` runs them with real LLM agents.
 """
 
@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .trace import Attribution, Trace, normalize_agent
+from ..trace import Attribution, Trace, normalize_agent
 
 __all__ = [
     "FeedbackMemory",
@@ -331,7 +331,7 @@ class RefineResult:
 
     def apply(self, system: Any) -> Any:
         """Tell ``system`` (e.g. a fresh production instance) the final feedback, agent by agent; returns it."""
-        from . import inject_feedback
+        from .. import inject_feedback
 
         for agent, text in self.feedback.items():
             system = inject_feedback(system, agent, text) or system
@@ -390,7 +390,7 @@ def _attributor(tracer: Any, oracle: Callable[[Trace, Any], Attribution] | None)
             if oracle is None:
                 raise ValueError("tracer='oracle' needs oracle=(trace, task) -> Attribution (a system that knows the truth)")
             return (lambda tr, task, gt: oracle(tr, task)), "oracle"
-        from .attribution import get_attributor
+        from ..attribution import get_attributor
 
         att = get_attributor(tracer)
         return (lambda tr, task, gt: att.attribute(tr, ground_truth=gt)), tracer
@@ -412,8 +412,8 @@ class _Runner:
 
     def __init__(self, system: Any, run: Callable[[Any, Any], Any], checker: Callable[[Any, Any], bool],
                  cache: dict[str, Evaluation] | None, progress: Callable[[str], None] | None) -> None:
-        from . import instrument
-        from .recorder import Recorder
+        from .. import instrument
+        from ..recording import Recorder
 
         self.factory = system if _is_factory(system) else None
         self.instance = None if self.factory else system
@@ -429,7 +429,7 @@ class _Runner:
             self.instance = instrument(self.instance, recorder=self.recorder)
 
     def _system_for(self, memory: FeedbackMemory) -> Any:
-        from . import inject_feedback
+        from .. import inject_feedback
 
         def tell(system: Any, agent: str, text: str) -> None:
             try:
@@ -771,7 +771,7 @@ def _slug(text: str) -> str:
 
 def load_tasks(path: Path) -> list[dict[str, Any]]:
     """Tasks from a JSONL/JSON file of objects with ``question`` (or ``problem``) and ``answer``."""
-    from .trace import TraceError
+    from ..trace import TraceError
 
     text = Path(path).read_text(encoding="utf-8")
     try:
@@ -880,7 +880,7 @@ def refine_cli(
     (``base_url`` + ``model``); writes JSON per round and method, a summary and a PNG, prints a table."""
     import typer
 
-    from . import simulated as sim
+    from ..samples import simulated as sim
 
     if not demo and not (base_url and model):
         console.print("[bold red]error:[/] pass --demo, or --base-url URL --model M for real LLM agents")
@@ -900,7 +900,7 @@ def refine_cli(
         frameworks = [f for f in frameworks if f != "langgraph"]
     api_key = api_key or os.environ.get("OPENAI_API_KEY")
     if tasks is not None:
-        from .trace import TraceError
+        from ..trace import TraceError
 
         try:
             train = load_tasks(tasks)
@@ -957,7 +957,7 @@ def _langgraph_ready() -> bool:
     try:
         import langgraph  # noqa: F401
 
-        from .hooks import get_plugin_manager
+        from ..hooks import get_plugin_manager
 
         return get_plugin_manager().get_plugin("langgraph") is not None
     except ImportError:

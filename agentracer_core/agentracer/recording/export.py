@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["BoundedBatchProcessor", "ExportStats", "tracer_provider"]
 
-log = logging.getLogger("agentracer.export")
+log = logging.getLogger("agentracer.recording.export")
 
 
 class ExportStats:
@@ -174,7 +174,7 @@ def attribution_span(trace: Any, attribution: Any, *, tracer_provider: Any = Non
     """
     from opentelemetry import trace as otel
 
-    from . import __version__
+    from .. import __version__
 
     provider = tracer_provider or otel.get_tracer_provider()
     tracer = provider.get_tracer("agentracer", __version__)

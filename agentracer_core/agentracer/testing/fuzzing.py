@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from .trace import TraceError
+from ..trace import TraceError
 
 __all__ = ["FUZZ_TARGETS", "json_values", "shaped_records"]
 
@@ -100,34 +100,34 @@ def shaped_records() -> st.SearchStrategy[Any]:
 
 
 def _whowhen(v: Any) -> Any:
-    from .formats.whowhen import from_whowhen
+    from ..formats.whowhen import from_whowhen
 
     return from_whowhen(v)
 
 
 def _generic(v: Any) -> Any:
-    from .formats import read_obj
+    from ..formats import read_obj
 
     return read_obj(v)
 
 
 def _otlp(v: Any) -> Any:
-    from .formats import otlp
+    from ..formats import otlp
 
     return list(otlp.from_otlp_json(v if isinstance(v, dict) else {"resourceSpans": v}))
 
 
 def _jsonl(v: Any) -> Any:
-    from .formats.jsonl import parse_jsonl
+    from ..formats.jsonl import parse_jsonl
 
     return parse_jsonl(json.dumps(v) if not isinstance(v, str) else v)
 
 
 def _openinference(v: Any) -> Any:
-    from .formats import openinference
+    from ..formats import openinference
 
     if isinstance(v, dict) and "resourceSpans" in v:
-        from .formats.otlp import parse_otlp_spans
+        from ..formats.otlp import parse_otlp_spans
 
         v = parse_otlp_spans(v)
     if not isinstance(v, list):
@@ -138,13 +138,13 @@ def _openinference(v: Any) -> Any:
 def _available() -> dict[str, Callable[[Any], Any]]:
     targets: dict[str, Callable[[Any], Any]] = {"whowhen": _whowhen, "generic": _generic, "jsonl": _jsonl}
     try:
-        from .formats import otlp  # noqa: F401
+        from ..formats import otlp  # noqa: F401
 
         targets["otlp"] = _otlp
     except ImportError:
         pass
     try:
-        from .formats import openinference  # noqa: F401
+        from ..formats import openinference  # noqa: F401
 
         targets["openinference"] = _openinference
     except ImportError:

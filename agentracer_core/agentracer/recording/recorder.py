@@ -26,9 +26,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from .trace import Step, Trace
+from ..trace import Step, Trace
 
 __all__ = [
+    "guarded",
     "NullHandle",
     "Recorder",
     "ReplayLLM",
@@ -91,6 +92,20 @@ def safe(default: Any = None) -> Callable[[F], F]:
     return deco
 
 
+def guarded(fn: Callable[..., Any], *args: Any, default: Any = None, what: str | None = None, **kwargs: Any) -> Any:
+    """Call ``fn(*args, **kwargs)``; log any exception (naming ``what`` or ``fn``) and return ``default`` instead.
+
+    The one guard of every plugin: instrumentation code runs through it (or :func:`safe`) so that an error of
+    ours never reaches the host system's run.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception:  # instrumentation must never raise into the host
+        log.exception("agentracer: internal error in %s (ignored; the host run continues)",
+                      what or getattr(fn, "__qualname__", fn))
+        return default
+
+
 _OTEL: Any = None
 
 
@@ -115,7 +130,7 @@ def _tracer_of(provider: Any) -> Any:
     except TypeError:  # not weak-referenceable or not hashable
         tracer = None
     if tracer is None:
-        from . import __version__  # noqa: PLC0415
+        from .. import __version__  # noqa: PLC0415
 
         tracer = provider.get_tracer(SCOPE, __version__)
         try:
@@ -408,7 +423,7 @@ class Recorder:
     def _make_sink(sink: Sink | str | Path | None) -> Sink | None:
         if sink is None or hasattr(sink, "on_step"):
             return sink  # type: ignore[return-value]
-        from .formats.jsonl import JsonlSink  # noqa: PLC0415
+        from ..formats.jsonl import JsonlSink  # noqa: PLC0415
 
         return JsonlSink(Path(sink))
 

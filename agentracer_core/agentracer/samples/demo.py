@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .trace import Trace
+from ..trace import Trace
 
 __all__ = [
     "DEMO_ANSWER",
@@ -204,8 +204,8 @@ def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
 
     import agentracer
 
-    from .formats.jsonl import write_jsonl
-    from .formats.otlp import write_otlp_json
+    from ..formats.jsonl import write_jsonl
+    from ..formats.otlp import write_otlp_json
 
     console = console or Console()
     out = Path(out)

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .trace import AnnotatedTrace, Attribution, Trace
+from ..trace import AnnotatedTrace, Attribution, Trace
 
 __all__ = [
     "NOTICE",
@@ -75,7 +75,7 @@ __all__ = [
 
 NOTICE = (
     "SIMULATED AGENTS: the agents in this demo are small deterministic programs standing in for LLMs "
-    "(agentracer.simulated). Their behaviour depends on the instructions they receive, so feedback "
+    "(agentracer.samples.simulated). Their behaviour depends on the instructions they receive, so feedback "
     "changes what they do, but these figures are not LLM results."
 )
 
@@ -755,7 +755,7 @@ def labelled_failures(
     """
     import agentracer
 
-    from .refine import numeric_match
+    from ..refinement import numeric_match
 
     out: list[AnnotatedTrace] = []
     for name in systems:

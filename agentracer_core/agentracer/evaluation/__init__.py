@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .attribution.base import Attributor, FirstSpeaker, RandomGuess, StepOne, TrainableAttributor, get_attributor
-from .trace import AnnotatedTrace, Attribution, TraceError, normalize_agent
+from ..attribution.base import Attributor, FirstSpeaker, RandomGuess, StepOne, TrainableAttributor, get_attributor
+from ..trace import AnnotatedTrace, Attribution, TraceError, normalize_agent
 
 __all__ = [
     "EvalItem",
@@ -126,7 +126,7 @@ def load_items(src: str | Path | Sequence[str | Path]) -> tuple[list[EvalItem], 
     at all (manifests, ledgers), are skipped and named in the warnings; a malformed trace file raises
     :class:`TraceError` naming it.
     """
-    from .formats import read
+    from ..formats import read
 
     srcs = [Path(s) for s in ([src] if isinstance(src, (str, Path)) else src)]
     items: list[EvalItem] = []
@@ -625,7 +625,7 @@ def run_eval_cli(
             train_items.extend(got)
             warns.extend(w2)
         for w in warns:
-            err.print(f"[yellow]warning:[/] {w}", highlight=False)
+            err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
         if not items:
             raise TraceError("holds no annotated trace (nothing to score)", file=str(src))
         if train is not None and len(train) and not train_items:
@@ -658,10 +658,10 @@ def run_eval_cli(
                 progress=lambda k: prog.advance(task, k),
             )
     except TraceError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except (ValueError, ImportError, RuntimeError) as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     rep["src"] = str(src)
     rep["train"] = [str(p) for p in train or []]
