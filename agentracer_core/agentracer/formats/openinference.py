@@ -412,7 +412,7 @@ def from_openinference_spans(spans: list[Mapping[str, Any]], *, name: str = "<sp
 
     ``spans`` are normalised dicts: ``trace_id``, ``span_id``, ``parent_span_id`` (hex or None), ``name``,
     ``start`` / ``end`` (ns), ``attributes`` (a flat dict) and ``status`` (``{"code", "message"}``), as
-    produced by :func:`agentracer.formats.otlp.parse_otlp_spans`.
+    produced by :func:`agentracer.formats.otlp_json.parse_otlp_spans`.
 
     Agent steps are: AGENT / ``invoke_agent`` spans, and for LangGraph the outermost CHAIN span of each
     node execution (``metadata.langgraph_checkpoint_ns``). LLM and TOOL spans become ``llm_call`` and
