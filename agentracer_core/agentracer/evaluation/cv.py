@@ -21,6 +21,7 @@ def cv_unit(items: Sequence[EvalItem], folds: int) -> str:
 
 
 def group_of(e: EvalItem, unit: str) -> str:
+    """What CV keeps together: the item's file, or the item itself when splitting by trace."""
     return e.file if unit == "file" else e.key
 
 
@@ -43,6 +44,7 @@ def fold_of_items(items: Sequence[EvalItem], folds: int, seed: int) -> list[int]
 
 
 def same_run(a: AnnotatedTrace, b: AnnotatedTrace) -> bool:
+    """Whether two annotated traces are the same run (same run id, step count and first steps)."""
     ta, tb = a.trace, b.trace
     return (
         ta.run_id == tb.run_id

@@ -89,10 +89,12 @@ def _one(att: Attributor, trace: Any, gt: str | None) -> Attribution:
 
 
 def accuracy(flags: Sequence[float]) -> float:
+    """The mean of 0/1 (or fractional) correctness flags; NaN for none."""
     return sum(flags) / len(flags) if flags else float("nan")
 
 
 def bootstrap_ci(per_file: Sequence[float], n: int = 2000, seed: int = 0) -> list[float]:
+    """95% percentile bootstrap interval of the mean of ``per_file`` (``n`` resamples, seeded)."""
     if not per_file:
         return [float("nan"), float("nan")]
     rng = random.Random(seed)
@@ -102,6 +104,7 @@ def bootstrap_ci(per_file: Sequence[float], n: int = 2000, seed: int = 0) -> lis
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation of the values that are not NaN."""
     vals = [v for v in values if not math.isnan(v)]
     if not vals:
         return float("nan"), float("nan")
@@ -109,6 +112,7 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def floor_scores(items: Sequence[EvalItem], with_gt: bool, seeds: int) -> dict[str, dict[str, Any]]:
+    """Accuracy of the floors on ``items``: random (expected and simulated), first speaker, step 1."""
     out: dict[str, dict[str, Any]] = {}
     for name, att in (("first-speaker", FirstSpeaker()), ("step-one", StepOne())):
         res = [score(a, e.item.gold) for a, e in zip(predict(att, items, with_gt), items, strict=True)]

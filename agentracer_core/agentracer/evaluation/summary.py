@@ -24,6 +24,7 @@ def summarise(
     learns: bool,
     dropped: int,
 ) -> dict[str, Any]:
+    """The report dict of one evaluation from its runs (one per seed: predictions, folds, training sizes)."""
     n = len(items)
     per_seed_scores = [[score(p, e.item.gold) for p, e in zip(r["preds"], items, strict=True)] for r in runs]
     fold_rows = []
