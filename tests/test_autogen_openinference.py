@@ -23,7 +23,7 @@ from agentracer.formats.openinference_autogen import (  # noqa: E402
     is_openinference_autogen,
     openinference_autogen_traces,
 )
-from agentracer.formats.otlp import parse_otlp_spans, spans_to_otlp_json  # noqa: E402
+from agentracer.formats.otlp_json import parse_otlp_spans, spans_to_otlp_json  # noqa: E402
 
 
 @pytest.fixture()

@@ -252,3 +252,23 @@ def test_one_file_of_many_traces_is_split_by_trace(tmp_path: Path) -> None:
     assert len(Spy.log) == 5
     for rec in Spy.log:
         assert rec["train"].isdisjoint(rec["test"]) and len(rec["test"]) == 3
+
+
+def test_method_is_resolved_once(small_set: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`evaluate` and `agentracer eval` resolve a method name once, whatever the folds and seeds."""
+    from agentracer.attribution import base
+
+    made: list[Spy] = []
+
+    def spy_method(**_: object) -> Spy:
+        made.append(Spy())
+        return made[-1]
+
+    monkeypatch.setitem(base._REGISTRY, "spy-once", spy_method)
+    Spy.log.clear()
+    rep = evaluate(_items(20), "spy-once", folds=5, seeds=2)
+    assert len(made) == 1 and len(Spy.log) == 10 and rep["method"] == "spy-once"
+    made.clear()
+    r = runner.invoke(app, ["eval", str(small_set), "--method", "spy-once", "--folds", "3", "--seeds", "2"])
+    assert r.exit_code == 0, r.output
+    assert len(made) == 1

@@ -78,7 +78,7 @@ def export(
         _fail(str(e))
     console.print(f"wrote {len(items)} trace(s) as {fmt} -> {out}")
     if endpoint:
-        from .formats.otlp import send_otlp
+        from .formats.otlp_live import send_otlp
 
         n = send_otlp([_trace_of(i) for i in items], endpoint)
         console.print(f"sent {n} span(s) to {endpoint}")

@@ -30,7 +30,7 @@ import uuid
 from collections import defaultdict
 from typing import Any, Literal, NamedTuple
 
-from agentracer.formats.openinference import final_answer_text, message_fields, output_text
+from agentracer.formats.messages import final_answer_text, message_fields, output_text
 from agentracer.recording import Recorder, ReplayLLM, Run
 from agentracer.trace import Step, Trace
 

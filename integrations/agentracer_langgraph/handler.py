@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
-from agentracer.formats.openinference import (
+from agentracer.formats.messages import (
     canonical_messages,
     final_answer_text,
     message_fields,

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..trace import Step, Trace, TraceError
 from .openinference import json_value as _json
+from .otlp_json import parse_otlp_spans, spans_to_otlp_json
 
 __all__ = ["from_openinference_autogen_spans", "is_openinference_autogen", "openinference_autogen_traces"]
 
@@ -38,8 +39,6 @@ _RUN_SUFFIX = ".run_stream"
 
 def _normalise(spans: Any, name: str) -> list[dict[str, Any]]:
     """ReadableSpans, OTLP/JSON span dicts, normalised span dicts or a whole OTLP/JSON document -> normalised."""
-    from .otlp import parse_otlp_spans, spans_to_otlp_json
-
     if isinstance(spans, Mapping):
         if "resourceSpans" in spans or "resource_spans" in spans:
             return parse_otlp_spans(spans, name)
@@ -278,7 +277,7 @@ def from_openinference_autogen_spans(spans: Any, *, name: str = "<spans>") -> Tr
     """The Trace of the (first) team run in ``spans``.
 
     ``spans``: SDK ``ReadableSpan`` objects (e.g. from an ``InMemorySpanExporter``), OTLP/JSON span dicts,
-    spans normalised by :func:`agentracer.formats.otlp.parse_otlp_spans`, or a whole OTLP/JSON document.
+    spans normalised by :func:`agentracer.formats.otlp_json.parse_otlp_spans`, or a whole OTLP/JSON document.
     Raises :class:`TraceError` when there is no AutoGen OpenInference span.
     """
     return openinference_autogen_traces(spans, name=name)[0]

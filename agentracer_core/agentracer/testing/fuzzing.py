@@ -127,7 +127,7 @@ def _openinference(v: Any) -> Any:
     from ..formats import openinference
 
     if isinstance(v, dict) and "resourceSpans" in v:
-        from ..formats.otlp import parse_otlp_spans
+        from ..formats.otlp_json import parse_otlp_spans
 
         v = parse_otlp_spans(v)
     if not isinstance(v, list):

@@ -1,0 +1,91 @@
+"""The ``agentracer eval`` verb: load the items, resolve the method once, evaluate, print, write ``--json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..attribution.base import get_attributor
+from ..trace import TraceError
+from .items import EvalItem, load_items
+from .run import evaluate, is_trainable
+from .table import print_report
+
+__all__ = ["run_eval_cli"]
+
+
+def run_eval_cli(
+    src: Path,
+    method: str = "embedded",
+    with_gt: bool = False,
+    folds: int = 5,
+    seeds: int = 1,
+    out: Path | None = None,
+    train: Sequence[Path] | None = None,
+    console: Any = None,
+) -> dict[str, Any]:
+    """The ``agentracer eval`` verb: load, evaluate, print the table with floors, write ``--json``."""
+    import typer
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = console or Console()
+    err = Console(stderr=True)
+    try:
+        items, warns = load_items(src)
+        train_items: list[EvalItem] = []
+        for p in train or []:
+            got, w2 = load_items(p)
+            train_items.extend(got)
+            warns.extend(w2)
+        for w in warns:
+            err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        if not items:
+            raise TraceError("holds no annotated trace (nothing to score)", file=str(src))
+        if train is not None and len(train) and not train_items:
+            raise TraceError("holds no annotated trace to train on", file=", ".join(map(str, train)))
+        att = get_attributor(method)  # resolved once, and early: an unknown method fails before any work
+        learns = is_trainable(att)
+        if learns and folds < 2 and not train_items:
+            err.print(
+                "[yellow]note:[/] no cross-validation: the shipped parameters are used "
+                "(optimistic if they were trained on this set)"
+            )
+        total = len(items) * (seeds if learns and folds >= 2 and not train_items else 1)
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as prog:
+            task = prog.add_task(f"eval {method}", total=total)
+            rep = evaluate(
+                items,
+                method,
+                with_gt=with_gt,
+                folds=folds,
+                seeds=seeds,
+                train=train_items or None,
+                factory=lambda: att,
+                progress=lambda k: prog.advance(task, k),
+            )
+    except TraceError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (ValueError, ImportError, RuntimeError) as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    rep["src"] = str(src)
+    rep["train"] = [str(p) for p in train or []]
+    print_report(rep, console)
+    if out is not None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(rep, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        console.print(f"wrote {out}")
+    return rep
