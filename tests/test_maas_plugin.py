@@ -11,7 +11,7 @@ import asyncio
 import agentracer
 import pytest
 from agentracer import Recorder
-from agentracer_maas import find_operators, instrumentation_of, is_workflow, override_output, uninstrument_workflow
+from agentracer_maas import find_operators, instrumentation_of, is_maas, override_output, uninstrument_workflow
 from agentracer_maas import plugin as maas_plugin
 from maas_shaped import (
     CodeWorkflow,
@@ -108,8 +108,8 @@ def test_operators_detected_structurally_not_by_list() -> None:
 
     llm = ScriptedLLM(math_script())
     flow = Flow(llm)
-    assert is_workflow(flow)
-    assert not is_workflow(object()) and not is_workflow(flow.step_one) and not is_workflow(Flow)
+    assert is_maas(flow)
+    assert not is_maas(object()) and not is_maas(flow.step_one) and not is_maas(Flow)
     assert maas_plugin.agentracer_wrap(system=object(), recorder=Recorder()) is None
     rec = Recorder()
     agentracer.instrument(flow, recorder=rec)

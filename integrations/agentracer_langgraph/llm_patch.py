@@ -8,7 +8,7 @@
   is returned instead of calling the model: the record/replay layer a replay fork uses.
 
 For any other call both wrappers pass straight through; they never raise (a failure inside them is
-logged and the original call proceeds untouched).
+logged by :func:`agentracer.recording.guarded` and the original call proceeds untouched).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
+
+from agentracer.recording import guarded
 
 from .handler import AgentracerCallbackHandler
 
@@ -25,6 +27,7 @@ log = logging.getLogger("agentracer.langgraph")
 FEEDBACK_TEMPLATE = "Feedback on a previous attempt (from failure attribution): {text}"
 _LOCK = threading.Lock()
 _INSTALLED = False
+_LOOKUP = "the replay lookup (calling the model)"
 
 
 def installed() -> bool:
@@ -99,11 +102,7 @@ def add_feedback(messages: list[Any], text: str) -> list[Any]:
 
 def _safe_feedback(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The call's arguments with feedback injected, or unchanged when injection fails (logged)."""
-    try:
-        changed = _with_feedback(args, kwargs)
-    except Exception:
-        log.exception("agentracer: feedback injection failed (ignored; the call proceeds unchanged)")
-        changed = None
+    changed = guarded(_with_feedback, args, kwargs, what="feedback injection (the call proceeds unchanged)")
     return changed if changed is not None else (args, kwargs)
 
 
@@ -146,18 +145,10 @@ def _served(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 def _generate_with_cache(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    try:
-        result = _served(args, kwargs)
-    except Exception:
-        log.exception("agentracer: replay lookup failed (ignored; calling the model)")
-        result = None
+    result = guarded(_served, args, kwargs, what=_LOOKUP)
     return result if result is not None else wrapped(*args, **kwargs)
 
 
 async def _agenerate_with_cache(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    try:
-        result = _served(args, kwargs)
-    except Exception:
-        log.exception("agentracer: replay lookup failed (ignored; calling the model)")
-        result = None
+    result = guarded(_served, args, kwargs, what=_LOOKUP)
     return result if result is not None else await wrapped(*args, **kwargs)

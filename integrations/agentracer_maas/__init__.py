@@ -2,30 +2,28 @@
 
 ``agentracer.instrument(workflow)`` records each operator call as an agent step and each ``llm.aask``
 inside it as a ``chat`` child; ``agentracer.fork`` and ``agentracer.inject_feedback`` work on the same
-workflow. MaAS itself is not needed to import this package: workflows are recognised by their shape.
+workflow. MaAS itself is not needed to import this package: workflows are recognised by their shape
+(:func:`is_maas`).
 """
 
 from __future__ import annotations
 
-from .instrument import (
-    MaasFork,
-    find_operators,
-    instrument_workflow,
-    instrumentation_of,
-    is_operator,
-    is_workflow,
-    override_output,
-    set_feedback,
-    uninstrument_workflow,
-)
+from .detect import find_operators, is_maas, is_operator
+from .fork import MaasFork
+from .instrument import instrument_workflow, set_feedback, uninstrument_workflow
+from .output import override_output
+from .state import instrumentation_of
+
+# The old name of is_maas, kept only while agentracer.refinement still imports it (to be removed).
+is_workflow = is_maas
 
 __all__ = [
     "MaasFork",
     "find_operators",
     "instrument_workflow",
     "instrumentation_of",
+    "is_maas",
     "is_operator",
-    "is_workflow",
     "override_output",
     "set_feedback",
     "uninstrument_workflow",

@@ -6,7 +6,8 @@
   output (same schema), run the later operators again;
 - inject_feedback: the operator's next prompts start with a feedback block (that operator only).
 
-See :mod:`agentracer_maas.instrument` for how workflows, operators and the LLM are recognised.
+See :mod:`agentracer_maas.instrument` for how workflows, operators and the LLM are recognised
+(:mod:`agentracer_maas.detect`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,10 @@ from agentracer.hooks import hookimpl
 from agentracer.recording import Recorder
 from agentracer.trace import Trace
 
-from .instrument import (
-    FRAMEWORK,
-    MaasFork,
-    instrument_workflow,
-    instrumentation_of,
-    is_workflow,
-    set_feedback,
-)
+from .detect import is_maas
+from .fork import MaasFork
+from .instrument import instrument_workflow, set_feedback
+from .state import FRAMEWORK, instrumentation_of
 
 
 def _maas_installed() -> bool:
@@ -54,10 +51,19 @@ def agentracer_plugin_info() -> dict[str, Any]:
     }
 
 
+def _instrumented(system: Any) -> bool:
+    """Whether ``system`` is a MaAS workflow; if so, it is instrumented (with a fresh recorder if it was not)."""
+    if not is_maas(system):
+        return False
+    if instrumentation_of(system) is None:
+        instrument_workflow(system, Recorder(framework=FRAMEWORK))
+    return True
+
+
 @hookimpl
 def agentracer_wrap(system: Any, recorder: Recorder) -> Any:
     """Instrument a MaAS workflow in place (operators, LLM, controller); None if ``system`` is not one."""
-    if not is_workflow(system):
+    if not is_maas(system):
         return None
     if getattr(recorder, "framework", None) in (None, "unknown"):
         recorder.framework = FRAMEWORK
@@ -67,19 +73,15 @@ def agentracer_wrap(system: Any, recorder: Recorder) -> Any:
 @hookimpl
 def agentracer_fork(system: Any, trace: Trace, step: int, replacement: str) -> Any:
     """A :class:`MaasFork` resuming ``trace`` at operator step ``step`` with its output replaced."""
-    if not is_workflow(system):
+    if not _instrumented(system):
         return None
-    if instrumentation_of(system) is None:
-        instrument_workflow(system, Recorder(framework=FRAMEWORK))
     return MaasFork(system, trace, step, replacement)
 
 
 @hookimpl
 def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
     """Set operator ``agent``'s feedback (replacing any earlier one; empty text clears it)."""
-    if not is_workflow(system):
+    if not _instrumented(system):
         return None
-    if instrumentation_of(system) is None:
-        instrument_workflow(system, Recorder(framework=FRAMEWORK))
     set_feedback(system, agent, text)
     return system
