@@ -62,3 +62,15 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
     from .fork import inject_feedback
 
     return inject_feedback(system, agent, text)
+
+
+@hookimpl
+def agentracer_sample(framework: str, kind: str) -> Any:
+    """The driver of the annotation generator's systems on AutoGen (``kind="generated"``, see :mod:`.generated`)."""
+    import importlib.util
+
+    if framework != "autogen" or kind != "generated" or importlib.util.find_spec("autogen_agentchat") is None:
+        return None
+    from .generated import DRIVER
+
+    return DRIVER

@@ -59,3 +59,15 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
 def agentracer_plugin_info() -> dict[str, Any]:
     """This plugin's name, framework and the distribution whose version ``agentracer plugins`` shows."""
     return {"name": "camel", "framework": "CAMEL / OWL", "distribution": "camel-ai"}
+
+
+@hookimpl
+def agentracer_sample(framework: str, kind: str) -> Any:
+    """The driver of the annotation generator's systems on CAMEL (``kind="generated"``, see :mod:`.generated`)."""
+    import importlib.util
+
+    if framework != "camel" or kind != "generated" or importlib.util.find_spec("camel") is None:
+        return None
+    from .generated import DRIVER
+
+    return DRIVER

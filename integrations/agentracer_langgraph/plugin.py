@@ -43,3 +43,15 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
 def agentracer_plugin_info() -> dict[str, Any]:
     """This plugin's name, framework and the framework's distribution."""
     return {"name": "langgraph", "framework": "LangGraph", "distribution": "langgraph"}
+
+
+@hookimpl
+def agentracer_sample(framework: str, kind: str) -> Any:
+    """The driver of the annotation generator's systems on LangGraph (``kind="generated"``, see :mod:`.generated`)."""
+    import importlib.util
+
+    if framework != "langgraph" or kind != "generated" or importlib.util.find_spec("langgraph") is None:
+        return None
+    from .generated import DRIVER
+
+    return DRIVER

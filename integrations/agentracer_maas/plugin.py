@@ -85,3 +85,13 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
         return None
     set_feedback(system, agent, text)
     return system
+
+
+@hookimpl
+def agentracer_sample(framework: str, kind: str) -> Any:
+    """The driver of the annotation generator's systems on MaAS (``kind="generated"``, see :mod:`.generated`)."""
+    if framework != "maas" or kind != "generated":
+        return None
+    from .generated import DRIVER
+
+    return DRIVER

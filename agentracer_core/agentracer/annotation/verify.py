@@ -72,9 +72,9 @@ def verify_attribution(
     step = _agent_step(trace, att.step)
     if step is None:
         return _mark(att, None, "unverifiable", "the attribution names no step of this trace")
-    from .replay import _bisect, _Session
+    from .replay import ReplaySession, bisect_search
 
-    s = _Session(trace, system, oracle, None, ground_truth, True, False)
+    s = ReplaySession(trace, system, oracle, None, ground_truth, True, False)
     pos = s.positions.index(step)
     flips = s.single(step)
     prefix_ok = True if pos == 0 or not flips else s.pred(pos)
@@ -86,7 +86,7 @@ def verify_attribution(
            f"replacing step {step} flips the run, but an earlier step already made it unrecoverable")
     extra: dict[str, Any] = {}
     if search:
-        res = _bisect(s, 0)
+        res = bisect_search(s, 0)
         if res.found:
             extra = {"decisive_step": res.step, "decisive_agent": res.agent}
             why += f"; the decisive step found by replay is {res.step} ({res.agent})"

@@ -1,0 +1,85 @@
+"""One unit of the dataset pipeline: generate a run, record it, and label it (by replay or by injection)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...trace import AnnotatedTrace
+from ..inject import FAULTS, InjectionError, inject
+from ..replay import find_decisive
+from .system import GeneratedSystem
+
+__all__ = ["ItemResult", "annotate_item"]
+
+
+@dataclass
+class ItemResult:
+    """What :func:`annotate_item` produced for one generated run."""
+
+    item_id: str
+    status: str  # replay | injection | skipped
+    annotated: AnnotatedTrace | None = None
+    replays: int = 0
+    executions: int = 0
+    reason: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def annotate_item(
+    framework: str,
+    domain: str,
+    seed: int,
+    *,
+    size: int | None = None,
+    strategy: str = "bisect",
+    fallback_linear: bool = True,
+    faults_per_run: float = 0.8,
+    base_url: str | None = None,
+    model: str | None = None,
+    inject_attempts: int = 4,
+    item_id: str | None = None,
+) -> ItemResult:
+    """Generate one run and label it: by replay (``strategy``) if it failed, by injection if it succeeded.
+
+    With ``fallback_linear``, a bisection or prior-guided search that answers *unsure* is redone
+    linearly (the paper's definition), so labels always follow the linear scan's semantics.
+    """
+    iid = item_id or f"{framework}:{domain}:{seed}"
+    system = GeneratedSystem.create(framework, domain, seed, size=size, faults_per_run=faults_per_run,
+                                    base_url=base_url, model=model)
+    trace = system.record()
+    trace.run_id = f"gen-{framework}-{domain}-{seed}"
+    base = {"domain": domain, "framework": framework, "task_id": system.spec.task.task_id, "item_id": iid}
+    if trace.outcome == "failure":
+        oracle = system.oracle()
+        res = find_decisive(trace, system, oracle, strategy=strategy)
+        replays = res.replays
+        if not res.found and fallback_linear and strategy != "linear":
+            res2 = find_decisive(trace, system, oracle, strategy="linear")
+            replays += res2.replays
+            res = res2
+        if res.found:
+            ann = res.annotated(trace)
+            assert ann is not None
+            ann.metadata.update(base, replays_total=replays)
+            return ItemResult(iid, "replay", ann, replays, system.executions)
+        return ItemResult(iid, "skipped", None, replays, system.executions, reason=res.reason)
+    rng = random.Random(f"inject:{iid}")
+    pairs = [(s, f) for s in trace.agent_steps() for f in system.domain.faults.get(s.agent, ()) if f in FAULTS]
+    rng.shuffle(pairs)
+    tried = 0
+    for s, fault in pairs:
+        if tried >= inject_attempts:
+            break
+        try:
+            ann = inject(trace, s.index, fault, system=system, seed=rng)
+        except InjectionError:
+            continue  # the fault does not apply to this step's text: not an attempt
+        tried += 1
+        if ann is not None:
+            ann.trace.run_id = f"gen-{framework}-{domain}-{seed}-inj"
+            ann.metadata.update(base)
+            return ItemResult(iid, "injection", ann, 1, system.executions)
+    return ItemResult(iid, "skipped", None, 0, system.executions, reason="no injected fault made the run fail")
