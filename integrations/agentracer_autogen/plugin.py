@@ -62,3 +62,11 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
     from .fork import inject_feedback
 
     return inject_feedback(system, agent, text)
+
+
+@hookimpl
+def agentracer_run(system: Any, task: str) -> Any:
+    """Reset an AutoGen team and run it on ``task``; its last message's content, or None if not a team."""
+    from .run import run_team
+
+    return run_team(system, task)

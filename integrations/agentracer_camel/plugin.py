@@ -59,3 +59,13 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
 def agentracer_plugin_info() -> dict[str, Any]:
     """This plugin's name, framework and the distribution whose version ``agentracer plugins`` shows."""
     return {"name": "camel", "framework": "CAMEL / OWL", "distribution": "camel-ai"}
+
+
+@hookimpl
+def agentracer_run(system: Any, task: str) -> Any:
+    """Run a CAMEL Workforce on ``task``; the task's result, or None if ``system`` is not a Workforce."""
+    if not _is_camel(system):
+        return None
+    from .run import run_workforce
+
+    return run_workforce(system, task)

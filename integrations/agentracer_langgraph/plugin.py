@@ -43,3 +43,11 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
 def agentracer_plugin_info() -> dict[str, Any]:
     """This plugin's name, framework and the framework's distribution."""
     return {"name": "langgraph", "framework": "LangGraph", "distribution": "langgraph"}
+
+
+@hookimpl
+def agentracer_run(system: Any, task: str) -> Any:
+    """Run a compiled graph on ``task`` (a messages state); its last message's content, or None if not a graph."""
+    from .run import run_graph
+
+    return run_graph(system, task)

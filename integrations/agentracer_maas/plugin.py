@@ -83,3 +83,11 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
         instrument_workflow(system, Recorder(framework=FRAMEWORK))
     set_feedback(system, agent, text)
     return system
+
+
+@hookimpl
+def agentracer_run(system: Any, task: str) -> Any:
+    """``await workflow(task)``; its answer, or None if ``system`` is not a MaAS workflow."""
+    from .run import run_workflow
+
+    return run_workflow(system, task)

@@ -351,36 +351,14 @@ def _is_factory(system: Any) -> bool:
 
 
 def default_runner(system: Any, task: Any) -> str:
-    """Run one task on a MaAS workflow, a LangGraph graph, an AutoGen team or a CAMEL Workforce.
+    """Run one task on any system a framework plugin can run (``agentracer_run``): a MaAS workflow, a
+    LangGraph graph, an AutoGen team, a CAMEL Workforce.
 
     Anything else needs ``run=``: a function ``(system, task) -> answer``.
     """
-    q = _question(task)
-    try:
-        from agentracer_maas import is_workflow
-    except ImportError:  # pragma: no cover - the plugin ships with agentracer
-        is_workflow = None  # type: ignore[assignment]
-    if is_workflow is not None and is_workflow(system):
-        out = asyncio.run(system(q))
-        return str(out[0] if isinstance(out, tuple) else out)
-    if hasattr(system, "run_stream") and hasattr(system, "reset"):  # AutoGen AgentChat team
-        async def go() -> Any:
-            await system.reset()
-            return await system.run(task=q)
+    from ..hooks import run_system
 
-        res = asyncio.run(go())
-        msgs = getattr(res, "messages", []) or []
-        return str(getattr(msgs[-1], "content", "")) if msgs else ""
-    if hasattr(system, "process_task"):  # CAMEL Workforce
-        from camel.tasks import Task
-
-        t = system.process_task(Task(content=q, id=f"t{abs(hash(q)) % 10**8}"))
-        return str(getattr(t, "result", "") or "")
-    if hasattr(system, "invoke"):  # LangGraph with a messages state
-        out = system.invoke({"messages": [("user", q)]})
-        msgs = out.get("messages") if isinstance(out, dict) else None
-        return str(getattr(msgs[-1], "content", msgs[-1])) if msgs else str(out)
-    raise TypeError(f"agentracer.refine: do not know how to run a {type(system).__qualname__}; pass run=(system, task) -> answer")
+    return run_system(system, _question(task))
 
 
 def _attributor(tracer: Any, oracle: Callable[[Trace, Any], Attribution] | None) -> tuple[Callable[..., Attribution], str]:
