@@ -51,3 +51,21 @@ def agentracer_run(system: Any, task: str) -> Any:
     from .run import run_graph
 
     return run_graph(system, task)
+
+
+@hookimpl(specname="agentracer_sample")
+def agentracer_sample_demo_and_simulated(framework: str, kind: str) -> Any:
+    """LangGraph's ``demo`` system (:func:`.demo.demo_system`) and ``simulated`` refinement pipeline
+    (:func:`.simulated.langgraph_system`); None for other samples or when LangGraph is not installed."""
+    if framework != "langgraph" or kind not in ("demo", "simulated"):
+        return None
+    try:
+        if kind == "demo":
+            from .demo import demo_system
+
+            return demo_system
+        from .simulated import langgraph_system
+
+        return langgraph_system
+    except ImportError:
+        return None

@@ -91,3 +91,13 @@ def agentracer_run(system: Any, task: str) -> Any:
     from .run import run_workflow
 
     return run_workflow(system, task)
+
+
+@hookimpl(specname="agentracer_sample")
+def agentracer_sample_simulated(framework: str, kind: str) -> Any:
+    """The MaAS-shaped ``simulated`` refinement pipeline (:func:`.simulated.maas_system`); None for others."""
+    if framework != "maas" or kind != "simulated":
+        return None
+    from .simulated import maas_system
+
+    return maas_system
