@@ -40,7 +40,7 @@ def main() -> None:
 
     import agentracer
     from agentracer.formats.otlp import from_otlp_json, to_otlp_json
-    from agentracer.samples.demo import build_demo_graph, demo_input
+    from agentracer_langgraph.demo import build_demo_graph, demo_input
     from langgraph.checkpoint.memory import InMemorySaver
 
     n = args.runs

@@ -51,7 +51,8 @@ def _provider():
 
 def _langgraph(mode: str):
     """(one timed run, the agent steps of the last run, the provider) for LangGraph in ``mode``."""
-    from agentracer.samples.demo import DEMO_SCRIPT, build_demo_graph, demo_input
+    from agentracer.samples.demo import DEMO_SCRIPT
+    from agentracer_langgraph.demo import build_demo_graph, demo_input
 
     script = {k: list(v) * 100_000 for k, v in DEMO_SCRIPT.items()}
     tp = _provider()

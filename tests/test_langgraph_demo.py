@@ -50,3 +50,18 @@ def test_langgraph_example_runs(capsys) -> None:
     assert "the failure goes away: the researcher step is decisive" in out
     assert "researcher model calls during the fork: 0" in out
     assert "with feedback: 'Final answer: The capital of Australia is Canberra.'" in out
+
+
+def test_demo_system_is_the_langgraph_plugins_sample() -> None:
+    """Core builds the demo through ``agentracer_sample("langgraph", "demo")``; the plugin's run gives the answer."""
+    import agentracer
+    from agentracer.hooks import get_sample
+    from agentracer.samples.demo import DEMO_TASK, finish_demo_run
+    from agentracer_langgraph.demo import demo_system
+
+    assert get_sample("langgraph", "demo") is demo_system
+    graph, run = demo_system()
+    agentracer.instrument(graph)
+    answer = run(graph, DEMO_TASK)
+    trace = finish_demo_run(graph, answer)
+    assert answer == "5" and trace.outcome == "failure" and trace.final_answer == "5" and trace.ground_truth == "8"

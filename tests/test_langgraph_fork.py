@@ -9,8 +9,9 @@ import pytest
 pytest.importorskip("langgraph")
 
 import agentracer  # noqa: E402
-from agentracer.samples.demo import DEMO_SCRIPT, build_demo_graph, demo_input  # noqa: E402
+from agentracer.samples.demo import DEMO_SCRIPT  # noqa: E402
 from agentracer_langgraph import fork_graph  # noqa: E402
+from agentracer_langgraph.demo import build_demo_graph, demo_input  # noqa: E402
 from agentracer_langgraph.fakes import scripted  # noqa: E402
 from agentracer_langgraph.sample_graphs import handoff_graph, pipeline_graph  # noqa: E402
 from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402

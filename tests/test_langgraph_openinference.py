@@ -14,7 +14,7 @@ from agentracer.formats import read  # noqa: E402
 from agentracer.formats.openinference import from_openinference_spans  # noqa: E402
 from agentracer.formats.otlp import from_otlp_json  # noqa: E402
 from agentracer.formats.otlp_json import parse_otlp_spans, spans_to_otlp_json  # noqa: E402
-from agentracer.samples.demo import build_demo_graph, demo_input  # noqa: E402
+from agentracer_langgraph.demo import build_demo_graph, demo_input  # noqa: E402
 from agentracer_langgraph.fakes import scripted  # noqa: E402
 from agentracer_langgraph.sample_graphs import handoff_graph, supervisor_graph  # noqa: E402
 from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402

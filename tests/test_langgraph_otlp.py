@@ -21,7 +21,7 @@ from agentracer.formats.otlp import (  # noqa: E402
     spans_to_otlp_json,
     to_otlp_json,
 )
-from agentracer.samples.demo import build_demo_graph, demo_input, run_demo_task  # noqa: E402
+from agentracer_langgraph.demo import build_demo_graph, demo_input, run_demo_task  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
 

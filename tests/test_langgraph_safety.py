@@ -11,8 +11,8 @@ pytest.importorskip("langgraph")
 
 import agentracer  # noqa: E402
 from agentracer import Recorder  # noqa: E402
-from agentracer.samples.demo import build_demo_graph, demo_input  # noqa: E402
 from agentracer_langgraph import AgentracerCallbackHandler, instrument_graph, uninstrument_graph  # noqa: E402
+from agentracer_langgraph.demo import build_demo_graph, demo_input  # noqa: E402
 from agentracer_langgraph.fakes import scripted  # noqa: E402
 from agentracer_langgraph.sample_graphs import supervisor_graph  # noqa: E402
 from langchain_core.messages import HumanMessage  # noqa: E402

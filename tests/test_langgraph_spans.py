@@ -9,7 +9,8 @@ import pytest
 pytest.importorskip("langgraph")
 
 import agentracer  # noqa: E402
-from agentracer.samples.demo import DEMO_TASK, build_demo_graph, demo_input  # noqa: E402
+from agentracer.samples.demo import DEMO_TASK  # noqa: E402
+from agentracer_langgraph.demo import build_demo_graph, demo_input  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
 
@@ -100,7 +101,7 @@ def test_trace_of_one_run() -> None:
 
 
 def test_outcome_set_by_user() -> None:
-    from agentracer.samples.demo import run_demo_task
+    from agentracer_langgraph.demo import run_demo_task
 
     graph, _ = build_demo_graph()
     agentracer.instrument(graph)

@@ -223,3 +223,21 @@ def test_guard_rollback_on_a_workflow_instance_clears_the_operator_prompt() -> N
     n = len(llm.prompts)
     asyncio.run(wf("Compute 2 * 3 + 1."))
     assert llm.prompts[n:] and not any("### Feedback for" in p for p in llm.prompts[n:])
+
+
+def test_default_runner_runs_a_langgraph_graph_through_its_plugin() -> None:
+    """``default_runner`` is the ``agentracer_run`` hook: the LangGraph plugin answers with the last message."""
+    pytest.importorskip("langgraph")
+    from agentracer.refinement import default_runner
+    from agentracer_langgraph.fakes import scripted
+    from agentracer_langgraph.sample_graphs import pipeline_graph
+
+    graph = pipeline_graph({"a": scripted(["thinking"]), "b": scripted(["ANSWER: 7"])})
+    assert default_runner(graph, {"question": "What is 3 + 4?", "answer": "7"}) == "ANSWER: 7"
+
+
+def test_default_runner_says_when_no_plugin_runs_the_system() -> None:
+    from agentracer.refinement import default_runner
+
+    with pytest.raises(TypeError, match="no installed plugin knows how to run a object; pass run="):
+        default_runner(object(), "q")

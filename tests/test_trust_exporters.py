@@ -56,7 +56,7 @@ FAULTS = {
 
 def _langgraph(instrument):
     pytest.importorskip("langgraph")
-    from agentracer.samples.demo import build_demo_graph, demo_input
+    from agentracer_langgraph.demo import build_demo_graph, demo_input
 
     graph, models = build_demo_graph()
     if instrument:

@@ -65,6 +65,14 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
 
 
 @hookimpl
+def agentracer_run(system: Any, task: str) -> Any:
+    """Reset an AutoGen team and run it on ``task``; its last message's content, or None if not a team."""
+    from .run import run_team
+
+    return run_team(system, task)
+
+
+@hookimpl
 def agentracer_sample(framework: str, kind: str) -> Any:
     """The driver of the annotation generator's systems on AutoGen (``kind="generated"``, see :mod:`.generated`)."""
     import importlib.util

@@ -62,6 +62,16 @@ def agentracer_plugin_info() -> dict[str, Any]:
 
 
 @hookimpl
+def agentracer_run(system: Any, task: str) -> Any:
+    """Run a CAMEL Workforce on ``task``; the task's result, or None if ``system`` is not a Workforce."""
+    if not _is_camel(system):
+        return None
+    from .run import run_workforce
+
+    return run_workforce(system, task)
+
+
+@hookimpl
 def agentracer_sample(framework: str, kind: str) -> Any:
     """The driver of the annotation generator's systems on CAMEL (``kind="generated"``, see :mod:`.generated`)."""
     import importlib.util

@@ -46,12 +46,31 @@ def agentracer_plugin_info() -> dict[str, Any]:
 
 
 @hookimpl
+def agentracer_run(system: Any, task: str) -> Any:
+    """Run a compiled graph on ``task`` (a messages state); its last message's content, or None if not a graph."""
+    from .run import run_graph
+
+    return run_graph(system, task)
+
+
+@hookimpl
 def agentracer_sample(framework: str, kind: str) -> Any:
-    """The driver of the annotation generator's systems on LangGraph (``kind="generated"``, see :mod:`.generated`)."""
-    import importlib.util
-
-    if framework != "langgraph" or kind != "generated" or importlib.util.find_spec("langgraph") is None:
+    """LangGraph samples: the annotation generator's driver (``generated``, :mod:`.generated`), the ``demo``
+    system (:func:`.demo.demo_system`) and the ``simulated`` refinement pipeline
+    (:func:`.simulated.langgraph_system`); None for anything else or when LangGraph is not installed."""
+    if framework != "langgraph" or kind not in ("generated", "demo", "simulated"):
         return None
-    from .generated import DRIVER
+    try:
+        if kind == "generated":
+            from .generated import DRIVER
 
-    return DRIVER
+            return DRIVER
+        if kind == "demo":
+            from .demo import demo_system
+
+            return demo_system
+        from .simulated import langgraph_system
+
+        return langgraph_system
+    except ImportError:
+        return None

@@ -88,10 +88,25 @@ def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
 
 
 @hookimpl
-def agentracer_sample(framework: str, kind: str) -> Any:
-    """The driver of the annotation generator's systems on MaAS (``kind="generated"``, see :mod:`.generated`)."""
-    if framework != "maas" or kind != "generated":
-        return None
-    from .generated import DRIVER
+def agentracer_run(system: Any, task: str) -> Any:
+    """``await workflow(task)``; its answer, or None if ``system`` is not a MaAS workflow."""
+    from .run import run_workflow
 
-    return DRIVER
+    return run_workflow(system, task)
+
+
+@hookimpl
+def agentracer_sample(framework: str, kind: str) -> Any:
+    """MaAS samples: the annotation generator's driver (``generated``, :mod:`.generated`) and the MaAS-shaped
+    ``simulated`` refinement pipeline (:func:`.simulated.maas_system`); None for anything else."""
+    if framework != "maas":
+        return None
+    if kind == "generated":
+        from .generated import DRIVER
+
+        return DRIVER
+    if kind == "simulated":
+        from .simulated import maas_system
+
+        return maas_system
+    return None

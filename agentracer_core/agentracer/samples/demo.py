@@ -1,20 +1,24 @@
-"""``agentracer demo`` / ``make demo``: a LangGraph planner → solver → verifier system that fails, end to end.
+"""``agentracer demo`` / ``make demo``: a planner → solver → verifier system that fails, end to end.
 
 The three agents run on scripted fake chat models (offline, deterministic). The planner checks a price
 with a tool and writes a plan, the solver makes one scripted arithmetic slip (4 × $3 = $15), and the
 verifier approves the wrong answer. The run is recorded (JSONL and OTLP JSON), judged against the
 known answer, and attributed with :func:`agentracer.attribute`.
 
-:func:`build_demo_graph` and :data:`DEMO_SCRIPT` are reusable: examples and benchmarks build the same
-system, with other scripts (e.g. a correct one, or one where another agent errs).
+This module is the framework-neutral part: the task, its answer, the agents' roles and scripts
+(:data:`DEMO_SCRIPT`, :data:`CORRECT_SCRIPT`), the check, and :func:`run_demo`. The system itself is a
+LangGraph graph built by the LangGraph plugin (``agentracer_langgraph.demo.build_demo_graph``, offered
+through the ``agentracer_sample("langgraph", "demo")`` hook); examples and benchmarks build the same
+system there, with other scripts (e.g. a correct one, or one where another agent errs).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..hooks import get_sample
 from ..trace import Trace
 
 __all__ = [
@@ -23,10 +27,11 @@ __all__ = [
     "DEMO_SCRIPT",
     "DEMO_TASK",
     "CORRECT_SCRIPT",
-    "build_demo_graph",
+    "PRICES",
+    "ROLES",
     "check_answer",
+    "finish_demo_run",
     "run_demo",
-    "run_demo_task",
 ]
 
 DEMO_TASK = "A shop sells pens. Alice buys 4 pens and pays with a $20 bill. How much change does she get, in dollars?"
@@ -59,121 +64,6 @@ DEMO_FAULT = "solver"
 PRICES = {"pen": 3, "notebook": 5, "eraser": 1}
 
 
-def _messages(script: list[Any]) -> list[Any]:
-    from langchain_core.messages import AIMessage
-
-    out = []
-    for item in script:
-        if isinstance(item, dict):
-            out.append(AIMessage(content=item.get("content", ""), tool_calls=item.get("tool_calls", [])))
-        else:
-            out.append(item)
-    return out
-
-
-def build_demo_graph(
-    script: dict[str, list[Any]] | None = None,
-    *,
-    models: dict[str, Any] | None = None,
-    checkpointer: Any = None,
-    max_revisions: int = 2,
-) -> tuple[Any, dict[str, Any]]:
-    """The planner → solver → verifier graph and its chat models (``{"planner": model, ...}``).
-
-    ``script`` gives each agent's scripted replies (default :data:`DEMO_SCRIPT`); ``models`` passes real
-    chat models instead. The planner may call ``lookup_price``; the verifier sends the work back to the
-    solver on ``VERDICT: REJECT`` (at most ``max_revisions`` times). Every node reads the ``feedback``
-    state key (``dict[agent -> str]``) into its system prompt.
-    """
-    import operator
-    from typing import Annotated
-
-    from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
-    from langchain_core.tools import tool
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.graph.message import add_messages
-    from typing_extensions import TypedDict
-
-    if models is None:
-        from agentracer_langgraph.fakes import scripted
-
-        sc = script or DEMO_SCRIPT
-        models = {name: scripted(_messages(sc.get(name, [])), model=f"fake-{name}") for name in ROLES}
-
-    @tool
-    def lookup_price(item: str) -> str:
-        """The shop's price of one item, in dollars."""
-        price = PRICES.get(item.strip().lower().rstrip("s"))
-        return f"${price}" if price is not None else f"unknown item {item!r}"
-
-    # functional form: this module uses postponed annotations, which TypedDict would resolve globally
-    DemoState = TypedDict(  # noqa: UP013
-        "DemoState",
-        {
-            "messages": Annotated[list[AnyMessage], add_messages],
-            "task": str,
-            "answer": str,
-            "verdict": str,
-            "revisions": Annotated[int, operator.add],
-            "feedback": dict[str, str],
-        },
-        total=False,
-    )
-
-    def prompt(name: str, state: dict[str, Any]) -> list[Any]:
-        system = ROLES[name]
-        fb = (state.get("feedback") or {}).get(name)
-        if fb:
-            system += f"\n\nFeedback from a previous run: {fb}"
-        msgs = state.get("messages") or [HumanMessage(content=state.get("task", ""))]
-        return [SystemMessage(content=system), *msgs]
-
-    def planner(state: dict[str, Any]) -> dict[str, Any]:
-        msgs = prompt("planner", state)
-        reply = models["planner"].invoke(msgs)
-        extra: list[Any] = []
-        for _ in range(3):  # answer tool calls, then ask again
-            if not getattr(reply, "tool_calls", None):
-                break
-            results = [lookup_price.invoke({**tc, "type": "tool_call"}) for tc in reply.tool_calls]  # ToolMessages
-            extra += [reply, *results]
-            reply = models["planner"].invoke([*msgs, *extra])
-        return {"messages": [reply.model_copy(update={"name": "planner"})]}
-
-    def solver(state: dict[str, Any]) -> dict[str, Any]:
-        reply = models["solver"].invoke(prompt("solver", state))
-        m = re.search(r"ANSWER:\s*\$?(-?[\d.]+)", str(reply.content))
-        return {"messages": [reply.model_copy(update={"name": "solver"})], "answer": m.group(1) if m else ""}
-
-    def verifier(state: dict[str, Any]) -> dict[str, Any]:
-        reply = models["verifier"].invoke(prompt("verifier", state))
-        verdict = "REJECT" if "VERDICT: REJECT" in str(reply.content) else "APPROVE"
-        return {"messages": [reply.model_copy(update={"name": "verifier"})], "verdict": verdict,
-                "revisions": 1 if verdict == "REJECT" else 0}
-
-    def route(state: dict[str, Any]) -> str:
-        if state.get("verdict") == "REJECT" and state.get("revisions", 0) <= max_revisions:
-            return "solver"
-        return END
-
-    g = StateGraph(DemoState)
-    g.add_node("planner", planner)
-    g.add_node("solver", solver)
-    g.add_node("verifier", verifier)
-    g.add_edge(START, "planner")
-    g.add_edge("planner", "solver")
-    g.add_edge("solver", "verifier")
-    g.add_conditional_edges("verifier", route, ["solver", END])
-    return g.compile(checkpointer=checkpointer, name="planner-solver-verifier"), models
-
-
-def demo_input(task: str = DEMO_TASK) -> dict[str, Any]:
-    """The graph input for ``task``."""
-    from langchain_core.messages import HumanMessage
-
-    return {"messages": [HumanMessage(content=task)], "task": task}
-
-
 def check_answer(answer: str | None, expected: str = DEMO_ANSWER) -> bool:
     """Exact numeric match of the final answer against the expected one."""
     try:
@@ -182,23 +72,30 @@ def check_answer(answer: str | None, expected: str = DEMO_ANSWER) -> bool:
         return (answer or "").strip() == expected.strip()
 
 
-def run_demo_task(graph: Any, *, task: str = DEMO_TASK, expected: str = DEMO_ANSWER, thread_id: str = "demo") -> tuple[Any, Trace]:
-    """Run the (instrumented) demo graph once; return its result and its trace with outcome and ground truth set."""
+def finish_demo_run(system: Any, answer: str | None, expected: str = DEMO_ANSWER) -> Trace:
+    """The trace of the run just made on the instrumented ``system``, with its final answer, ground truth and
+    outcome set from ``answer`` (checked against ``expected``)."""
     import agentracer
 
-    result = graph.invoke(demo_input(task), {"configurable": {"thread_id": thread_id}})
-    trace = agentracer.recorder_of(graph).last_trace() if agentracer.recorder_of(graph) else agentracer.last_trace()
+    rec = agentracer.recorder_of(system)
+    trace = rec.last_trace() if rec else agentracer.last_trace()
     if trace is None:
         raise RuntimeError("the demo run was not recorded")
-    trace.final_answer = result.get("answer") or trace.final_answer
+    trace.final_answer = answer or trace.final_answer
     trace.ground_truth = expected
-    trace.outcome = "success" if check_answer(result.get("answer"), expected) else "failure"
-    return result, trace
+    trace.outcome = "success" if check_answer(answer, expected) else "failure"
+    return trace
+
+
+def _demo_builder() -> Callable[..., tuple[Any, Callable[[Any, str], str | None]]]:
+    build = get_sample("langgraph", "demo")
+    if build is None:
+        raise RuntimeError("agentracer demo needs LangGraph and the agentracer LangGraph plugin installed")
+    return build
 
 
 def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
     """Build, run, record and attribute the failing demo; print the steps and the verdict; return a summary."""
-    from langgraph.checkpoint.memory import InMemorySaver
     from rich.console import Console
     from rich.table import Table
 
@@ -213,9 +110,10 @@ def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
     jsonl, otlp = out / "demo-trace.jsonl", out / "demo-trace.otlp.json"
     jsonl.unlink(missing_ok=True)  # the sink appends
 
-    graph, _ = build_demo_graph(checkpointer=InMemorySaver())
+    graph, run = _demo_builder()()  # with an in-memory checkpointer, so that the run can be forked
     agentracer.instrument(graph, sink=jsonl)  # streams each finished step to the JSONL file
-    result, trace = run_demo_task(graph)
+    answer = run(graph, DEMO_TASK)
+    trace = finish_demo_run(graph, answer)
     rec = agentracer.recorder_of(graph)
     if rec is not None and hasattr(rec.sink, "close"):
         rec.sink.close()
@@ -230,7 +128,7 @@ def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
         t.add_row(str(s.index), ("  " if s.parent is not None else "") + s.agent, s.kind, text.replace("\n", " ")[:140])
     console.print(t)
     console.print(f"[bold]task:[/] {trace.task}")
-    console.print(f"[bold]final answer:[/] {result.get('answer')!r}   expected: {DEMO_ANSWER!r}   → [bold red]{trace.outcome}[/]")
+    console.print(f"[bold]final answer:[/] {answer!r}   expected: {DEMO_ANSWER!r}   → [bold red]{trace.outcome}[/]")
 
     att = agentracer.attribute(trace)
     console.print(f"[bold]attribution[/] ({att.method}): agent [bold cyan]{att.agent}[/], step [bold cyan]{att.step}[/]")
