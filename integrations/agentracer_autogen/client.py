@@ -26,30 +26,23 @@ _WHAT_REPLAY = "the AutoGen plugin (a recorded LLM response)"
 _WHAT_FINISH = "the AutoGen plugin (ending an LLM call)"
 
 
+# where a client keeps its model's name: (attribute, key in it, or None for the attribute itself)
+_MODEL_NAME_AT = (("_create_args", "model"), ("_raw_config", "model"), ("_model", None), ("model_info", "family"))
+
+
 def model_name(client: Any) -> str:
     """The model a ``ChatCompletionClient`` calls (its create args or config), else its model family or class."""
     # getattr with a default, not try/except around each lookup: most clients lack most of these
     # attributes, and a raised AttributeError per lookup per LLM call is measurable
-    for attr in ("_create_args", "_raw_config"):
+    for attr, key in _MODEL_NAME_AT:
         try:
-            cfg = getattr(client, attr, None)
-            name = cfg.get("model") if cfg is not None else None
+            name = getattr(client, attr, None)
+            if key is not None and name is not None:
+                name = name.get(key)
         except Exception:
             name = None
-        if isinstance(name, str) and name:
+        if isinstance(name, str) and name and (name != "unknown" or key != "family"):
             return name
-    try:
-        name = getattr(client, "_model", None)
-    except Exception:
-        name = None
-    if isinstance(name, str) and name:
-        return name
-    try:
-        name = client.model_info.get("family")
-    except Exception:
-        name = None
-    if isinstance(name, str) and name and name != "unknown":
-        return name
     return type(client).__name__
 
 

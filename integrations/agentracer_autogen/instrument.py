@@ -145,8 +145,7 @@ def instrument(system: Any, recorder: Recorder, *, external_run: Run | None = No
 
     existing = session_of(system)
     if isinstance(system, BaseGroupChat):
-        session = Session(recorder, team=system)
-        session.external_run = external_run
+        session = Session(recorder, team=system, external_run=external_run)
         object.__setattr__(system, SESSION_ATTR, session)
         if existing is None:
             _wrap_run_stream(system)
@@ -162,8 +161,7 @@ def instrument(system: Any, recorder: Recorder, *, external_run: Run | None = No
             wrap_agent(p, session)
         return session
     if isinstance(system, ChatAgent):
-        session = Session(recorder, agent=system)
-        session.external_run = external_run
+        session = Session(recorder, agent=system, external_run=external_run)
         wrap_agent(system, session)  # sets the session attribute
         if existing is None:
             _wrap_agent_run(system)

@@ -38,7 +38,7 @@ class Session:
     (0-based among top-level steps) while the run goes on (the live-override fork path).
     """
 
-    def __init__(self, recorder: Recorder, team: Any = None, agent: Any = None) -> None:
+    def __init__(self, recorder: Recorder, team: Any = None, agent: Any = None, external_run: Run | None = None) -> None:
         self.recorder = recorder
         self.team = team
         self.agent = agent
@@ -51,7 +51,7 @@ class Session:
             self.participants = [agent.name] if agent is not None else []
         self.run: Run | None = None
         self.own_run = False
-        self.external_run: Run | None = None
+        self.external_run = external_run
         self.manager_step: Any = None
         self.turns: dict[str, Any] = {}
         self.step_usage: dict[int, dict[str, int]] = {}
