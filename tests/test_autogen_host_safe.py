@@ -40,7 +40,7 @@ def test_instrumented_result_equals_plain_result(build) -> None:
 
 
 def test_plugin_internal_errors_are_logged_not_raised(monkeypatch, caplog) -> None:
-    from agentracer_autogen.instrument import Session
+    from agentracer_autogen.session import Session
 
     plain = asyncio.run(S.round_robin().run(task=S.TASK))
     for name in ("begin_turn", "turn_response", "end_turn", "begin_run", "end_run", "manager_output", "llm_parent"):

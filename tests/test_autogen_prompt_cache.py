@@ -12,15 +12,16 @@ pytest.importorskip("autogen_agentchat")
 import _autogen_systems as S  # noqa: E402
 import agentracer  # noqa: E402
 from agentracer import Recorder  # noqa: E402
+from agentracer_autogen import session_of  # noqa: E402
 from autogen_core.models import AssistantMessage, SystemMessage, UserMessage  # noqa: E402
 
-INS = importlib.import_module("agentracer_autogen.instrument")
+INS = importlib.import_module("agentracer_autogen.messages")
 
 
 def _session():
     team = S.round_robin()
     agentracer.instrument(team, recorder=Recorder(capture_content=True))
-    return INS.session_of(team)
+    return session_of(team)
 
 
 def test_cached_forms_equal_fresh_forms_and_follow_mutation() -> None:

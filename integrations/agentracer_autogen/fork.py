@@ -1,6 +1,6 @@
-"""Counterfactual forks and feedback for AutoGen AgentChat teams.
+"""Counterfactual forks of AutoGen AgentChat teams (:class:`AutogenFork`).
 
-Fork (:class:`AutogenFork`), for RoundRobinGroupChat, SelectorGroupChat and Swarm — AutoGen's own
+For RoundRobinGroupChat, SelectorGroupChat and Swarm — AutoGen's own
 ``save_state`` → patch → ``load_state``:
 
 1. a fresh team (from the factory, or a ``dump_component``/``load_component`` clone) is built with
@@ -19,8 +19,7 @@ fork re-runs the task on a fresh team with the prefix served from the recording 
 k's output as it is produced (the speaker's response, its own model context, or the orchestrator's
 message object, which is both its thread entry and what it broadcasts); the suffix then runs live.
 
-Feedback (:func:`inject_feedback`): a ``ListMemory`` holding the text is added to the target agent's
-``memory`` list only; AutoGen injects it as a system message into that agent's next LLM prompts.
+Feedback to an agent is :mod:`.feedback`.
 """
 
 from __future__ import annotations
@@ -35,13 +34,13 @@ from typing import Any
 from agentracer.recording import Recorder, ReplayLLM, Run
 from agentracer.trace import Trace, TraceError
 
-from .instrument import FRAMEWORK, instrument, is_autogen_object
+from .detect import FRAMEWORK, is_autogen
+from .instrument import instrument
+from .messages import replace_last_assistant
 
 log = logging.getLogger("agentracer.autogen")
 
-__all__ = ["AutogenFork", "inject_feedback", "patch_team_state"]
-
-FEEDBACK_MEMORY = "agentracer_feedback"
+__all__ = ["AutogenFork", "patch_team_state"]
 
 
 def _team_factory(system: Any) -> Callable[[], Any]:
@@ -60,7 +59,7 @@ def _team_factory(system: Any) -> Callable[[], Any]:
             return BaseGroupChat.load_component(config)
 
         return clone
-    if callable(system) and not is_autogen_object(system):
+    if callable(system) and not is_autogen(system):
         return system
     raise TypeError(
         f"agentracer.fork: expected an AutoGen team or a zero-argument factory of teams, got {type(system).__qualname__}"
@@ -80,24 +79,23 @@ def patch_team_state(
     agents = st.get("agent_states", {})
     counts = {"message_thread": 0, "message_buffer": 0, "llm_context": 0}
     if message_id:
-        for m in agents.get(manager, {}).get("message_thread", []):
-            if m.get("id") == message_id:
-                m["content"] = replacement
-                counts["message_thread"] += 1
+        counts["message_thread"] += _replace_by_id(agents.get(manager, {}).get("message_thread", []), message_id, replacement)
         for name, a in agents.items():
-            if name == manager:
-                continue
-            for m in a.get("message_buffer", []) or []:
-                if m.get("id") == message_id:
-                    m["content"] = replacement
-                    counts["message_buffer"] += 1
+            if name != manager:
+                counts["message_buffer"] += _replace_by_id(a.get("message_buffer", []) or [], message_id, replacement)
     ctx = ((agents.get(speaker) or {}).get("agent_state") or {}).get("llm_context") or {}
-    for m in reversed(ctx.get("messages", [])):
-        if m.get("type") == "AssistantMessage" and m.get("content") == original:
-            m["content"] = replacement
-            counts["llm_context"] += 1
-            break
+    counts["llm_context"] += replace_last_assistant(ctx.get("messages", []), original, replacement)
     return st, counts
+
+
+def _replace_by_id(messages: list[dict[str, Any]], message_id: str, replacement: str) -> int:
+    """Set the content of the dumped messages with id ``message_id`` to ``replacement``; how many there were."""
+    n = 0
+    for m in messages:
+        if m.get("id") == message_id:
+            m["content"] = replacement
+            n += 1
+    return n
 
 
 class AutogenFork:
@@ -280,44 +278,3 @@ class AutogenFork:
         step.replay["overridden"] = True
         step.replay["parent_run_id"] = self.trace.run_id
         step.metadata["original_content"] = original
-
-
-# --------------------------------------------------------------------------------------------- feedback
-def _find_agent(system: Any, agent: str) -> Any:
-    from autogen_agentchat.teams import BaseGroupChat
-
-    if isinstance(system, BaseGroupChat):
-        for p in system._participants:
-            if getattr(p, "name", None) == agent:
-                return p
-        names = [getattr(p, "name", "?") for p in system._participants]
-        raise ValueError(f"agentracer.inject_feedback: no agent {agent!r} in the team (participants: {', '.join(names)})")
-    if getattr(system, "name", None) == agent:
-        return system
-    raise ValueError(f"agentracer.inject_feedback: the agent is {getattr(system, 'name', '?')!r}, not {agent!r}")
-
-
-def inject_feedback(system: Any, agent: str, text: str) -> Any:
-    """Add ``text`` to ``agent``'s memory (a ``ListMemory``), so its next LLM prompts carry it; return ``system``.
-
-    Only that agent is told: the memory is attached to it alone, and AutoGen puts memory into the
-    agent's own model context as a system message, which the other agents never see. Feedback given
-    twice to the same agent goes into the same memory.
-    """
-    from autogen_core.memory import ListMemory, MemoryContent, MemoryMimeType
-
-    target = _find_agent(system, agent)
-    if not hasattr(target, "_memory"):
-        raise TypeError(
-            f"agentracer.inject_feedback: {type(target).__name__} {agent!r} has no memory; feedback goes to AssistantAgent-like agents"
-        )
-    content = MemoryContent(content=text, mime_type=MemoryMimeType.TEXT, metadata={"source": "agentracer"})
-    memories = list(target._memory or [])
-    for m in memories:
-        if isinstance(m, ListMemory) and m.name == FEEDBACK_MEMORY:
-            m.content.append(content)
-            break
-    else:
-        memories.append(ListMemory(name=FEEDBACK_MEMORY, memory_contents=[content]))
-    target._memory = memories
-    return system

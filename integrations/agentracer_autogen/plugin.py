@@ -2,8 +2,8 @@
 
 ``agentracer.instrument(team)`` records RoundRobinGroupChat, SelectorGroupChat, Swarm and
 MagenticOneGroupChat teams, and single agents (``AssistantAgent``); see :mod:`.instrument`.
-``agentracer.fork(team_or_factory, trace, step, text)`` and ``agentracer.inject_feedback(team, agent,
-text)`` are in :mod:`.fork`. Nothing here imports AutoGen until a system is offered to the plugin.
+``agentracer.fork(team_or_factory, trace, step, text)`` is in :mod:`.fork`, ``agentracer.inject_feedback(team,
+agent, text)`` in :mod:`.feedback`. Nothing here imports AutoGen until a system is offered to the plugin.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from agentracer.hooks import hookimpl
 
-from .instrument import FRAMEWORK, is_autogen_object
+from .detect import FRAMEWORK, is_autogen
 
 
 @hookimpl
@@ -24,7 +24,7 @@ def agentracer_plugin_info() -> dict[str, Any]:
 @hookimpl
 def agentracer_wrap(system: Any, recorder: Any) -> Any:
     """Instrument an AutoGen team or chat agent in place and return it; None for anything else."""
-    if not is_autogen_object(system):
+    if not is_autogen(system):
         return None
     from autogen_agentchat.base import ChatAgent
     from autogen_agentchat.teams import BaseGroupChat
@@ -40,7 +40,7 @@ def agentracer_wrap(system: Any, recorder: Any) -> Any:
 @hookimpl
 def agentracer_fork(system: Any, trace: Any, step: int, replacement: str) -> Any:
     """An :class:`~.fork.AutogenFork` for a team (or a factory of teams with an AutoGen trace); else None."""
-    ours = is_autogen_object(system) or (
+    ours = is_autogen(system) or (
         callable(system) and getattr(trace, "framework", None) == FRAMEWORK and not hasattr(system, "invoke")
     )
     if not ours:
@@ -57,9 +57,9 @@ def agentracer_fork(system: Any, trace: Any, step: int, replacement: str) -> Any
 @hookimpl
 def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
     """Give ``agent`` of an AutoGen team (or a single agent) the feedback ``text`` through a ListMemory."""
-    if not is_autogen_object(system):
+    if not is_autogen(system):
         return None
-    from .fork import inject_feedback
+    from .feedback import inject_feedback
 
     return inject_feedback(system, agent, text)
 
