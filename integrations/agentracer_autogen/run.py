@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .instrument import is_autogen_object
+from .detect import is_autogen
 
 __all__ = ["run_team"]
 
@@ -13,7 +13,7 @@ __all__ = ["run_team"]
 def run_team(system: Any, task: str) -> str | None:
     """Reset the team and run it on ``task``; the content of its last message ("" without messages), or
     None if ``system`` is not an AutoGen team."""
-    if not (is_autogen_object(system) and hasattr(system, "run_stream") and hasattr(system, "reset")):
+    if not (is_autogen(system) and hasattr(system, "run_stream") and hasattr(system, "reset")):
         return None
 
     async def go() -> Any:

@@ -14,9 +14,6 @@ from .instrument import instrument_workflow, set_feedback, uninstrument_workflow
 from .output import override_output
 from .state import instrumentation_of
 
-# The old name of is_maas, kept only while agentracer.refinement still imports it (to be removed).
-is_workflow = is_maas
-
 __all__ = [
     "MaasFork",
     "find_operators",

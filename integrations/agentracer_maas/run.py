@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .instrument import is_workflow
+from .detect import is_maas
 
 __all__ = ["run_workflow"]
 
@@ -13,7 +13,7 @@ __all__ = ["run_workflow"]
 def run_workflow(system: Any, task: str) -> str | None:
     """``await workflow(task)``; its answer (the first item of MaAS's ``(answer, cost, log_prob)``), or None
     if ``system`` is not a MaAS workflow."""
-    if not is_workflow(system):
+    if not is_maas(system):
         return None
     out = asyncio.run(system(task))
     return str(out[0] if isinstance(out, tuple) else out)
