@@ -2,7 +2,7 @@
 
 What is patched, on the instances passed in (no class is touched, so other teams are unaffected):
 
-* ``team.run_stream`` (``team.run`` goes through it): one :class:`~agentracer.recording.recorder.Run` per run,
+* ``team.run_stream`` (``team.run`` goes through it): one :class:`~agentracer.recording.Run` per run,
   with the task as ``Trace.task`` and the last chat message as ``final_answer``.
 * each participant's ``on_messages_stream``: one agent step per agent turn, named after the agent;
   ``kind`` is ``handoff`` when the turn ends in a ``HandoffMessage`` (Swarm), else ``agent_message``.

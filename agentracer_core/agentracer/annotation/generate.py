@@ -20,7 +20,7 @@ endpoint (``base_url``).
 
 A generated system is a :class:`~agentracer.annotation.replay.Replayable`: ``run_with``/``run_from`` go
 through the plugin's ``agentracer_fork`` hook (langgraph, autogen, maas) or re-run the task with a
-:class:`~agentracer.recording.recorder.ReplayLLM` (camel, python); either way the recorded prefix is served from the
+:class:`~agentracer.recording.ReplayLLM` (camel, python); either way the recorded prefix is served from the
 recording, so no live call happens before the fork point. Its trace carries the spec
 (``metadata["agentracer.generated"]``), so :meth:`GeneratedSystem.from_trace` rebuilds the system from a
 trace file — what ``agentracer annotate replay`` and ``agentracer attribute --verify`` use.
