@@ -15,13 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .recording import Recorder, ReplayLLM, last_trace
 from .trace import AnnotatedTrace, Attribution, Step, Trace, TraceError
 
 if TYPE_CHECKING:
     from .recording import Sink
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AnnotatedTrace",

@@ -9,6 +9,7 @@ import os
 import weakref
 from typing import Any
 
+from .._version import __version__
 from ..trace import Step, Trace
 
 __all__ = [
@@ -62,8 +63,6 @@ def _tracer_of(provider: Any) -> Any:
     except TypeError:  # not weak-referenceable or not hashable
         tracer = None
     if tracer is None:
-        from .. import __version__  # noqa: PLC0415
-
         tracer = provider.get_tracer(SCOPE, __version__)
         try:
             _TRACERS[provider] = tracer
