@@ -15,13 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .recording import Recorder, ReplayLLM, last_trace
 from .trace import AnnotatedTrace, Attribution, Step, Trace, TraceError
 
 if TYPE_CHECKING:
     from .recording import Sink
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AnnotatedTrace",
@@ -59,7 +58,7 @@ def instrument(
     recognises the system wraps it. Steps go to OpenTelemetry spans on ``tracer_provider`` (default:
     the global provider, never replaced) and to a :class:`Trace`, available after the run from
     :func:`last_trace` or ``recorder_of(system).last_trace()``. ``sink`` streams finished steps to a
-    JSONL path or a :class:`~agentracer.recording.recorder.Sink`. ``capture_content`` puts message content on
+    JSONL path or a :class:`~agentracer.recording.Sink`. ``capture_content`` puts message content on
     spans (default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` env flag, off).
 
     Raises ``TypeError`` (listing the installed plugins) when no plugin recognises the system.

@@ -8,7 +8,7 @@ Two modes:
   (``replay["source"] = "recorded"``). Step k itself is handled in one of two ways (``how``):
 
   - ``"rerun"`` (when step k made an LLM call): ``stream(None, checkpoint)`` re-executes step k's node
-    (and its siblings of the same superstep) while a :class:`~agentracer.recording.recorder.ReplayLLM` serves their
+    (and its siblings of the same superstep) while a :class:`~agentracer.recording.ReplayLLM` serves their
     recorded LLM responses, except that step k's last LLM call is served the replacement. The node's own
     code turns it into its state update (derived fields, routing); every later step runs live.
   - ``"writes"`` (any node; also when ``replacement`` is a dict of state keys): the node's writes, kept by

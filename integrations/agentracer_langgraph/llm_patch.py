@@ -4,7 +4,7 @@
   feedback for the calling agent, the feedback is added to that call's system prompt (and only that
   agent's calls). See :mod:`agentracer_langgraph.feedback`.
 - ``_generate_with_cache`` / ``_agenerate_with_cache``: when the recorder of the calling handler has a
-  :class:`~agentracer.recording.recorder.ReplayLLM` hit for this call (``handle.replayed``), the recorded response
+  :class:`~agentracer.recording.ReplayLLM` hit for this call (``handle.replayed``), the recorded response
   is returned instead of calling the model: the record/replay layer a replay fork uses.
 
 For any other call both wrappers pass straight through; they never raise (a failure inside them is

@@ -3,8 +3,9 @@
 A file holds one or more traces. Each line is a JSON object with a ``type``:
 
 - ``trace``: a whole trace (``Trace.to_dict()``), optionally with an ``annotation`` (an AnnotatedTrace);
-- ``run_start`` / ``step`` / ``run_end``: the streamed form written live by :class:`JsonlSink`, one line
-  per finished step, appended and flushed, so a process killed mid-run leaves a readable partial trace.
+- ``run_start`` / ``step`` / ``run_end``: the streamed form written live by
+  :class:`~agentracer.recording.JsonlSink` (re-exported here), one line per finished step, appended and
+  flushed, so a process killed mid-run leaves a readable partial trace.
 
 Readers accept a truncated last line (a crash mid-write) and reassemble streamed runs by ``run_id``.
 """
@@ -13,10 +14,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
+from ..recording import JsonlSink
 from ..trace import AnnotatedTrace, Step, Trace, TraceError
 
 __all__ = ["JsonlSink", "dumps", "read_jsonl", "write_jsonl"]
@@ -132,52 +133,3 @@ def parse_jsonl(raw: str, name: str = "<jsonl>") -> list[Trace | AnnotatedTrace]
             raise e.with_file(name) from None
     return result
 
-
-class JsonlSink:
-    """Streams runs to a JSONL file as they happen: a line per run start, finished step and run end.
-
-    Every line is appended and flushed (and fsynced when ``fsync``), so a crash loses at most the
-    steps still open. Thread-safe.
-    """
-
-    def __init__(self, path: str | Path, *, fsync: bool = False) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fsync = fsync
-        self._lock = threading.Lock()
-        self._fh: Any = None
-
-    def _write(self, obj: dict[str, Any]) -> None:
-        line = json.dumps(obj, ensure_ascii=False, default=str) + "\n"
-        with self._lock:
-            if self._fh is None or self._fh.closed:
-                self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-            self._fh.write(line)
-            self._fh.flush()
-            if self.fsync:
-                os.fsync(self._fh.fileno())
-
-    def on_run_start(self, trace: Trace) -> None:
-        d = trace.to_dict()
-        d.pop("steps")
-        self._write({"type": "run_start", **d})
-
-    def on_step(self, trace: Trace, step: Step) -> None:
-        self._write({"type": "step", "run_id": trace.run_id, "step": step.to_dict()})
-
-    def on_run_end(self, trace: Trace) -> None:
-        self._write(
-            {
-                "type": "run_end",
-                "run_id": trace.run_id,
-                "outcome": trace.outcome,
-                "final_answer": trace.final_answer,
-                "agents": trace.agents,
-                "metadata": trace.metadata,
-            }
-        )
-
-    def close(self) -> None:
-        with self._lock:
-            if self._fh is not None:
-                self._fh.close()

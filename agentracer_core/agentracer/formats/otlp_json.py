@@ -29,7 +29,7 @@ _KIND_NAME = {v: k for k, v in _KIND_NUM.items()}
 
 def version() -> str:
     """The agentracer version, written as the instrumentation scope's version."""
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
 

@@ -2,29 +2,23 @@
 
 Plugins report to a :class:`Recorder`; it builds the :class:`~agentracer.trace.Trace` and the spans.
 Import recording names from this package (``from agentracer.recording import Recorder``); the modules
-behind it are its own business. The exporters are in :mod:`agentracer.recording.export` (they load
+behind it (recorder: the run lifecycle; steps, llm: step and LLM-call building and replay; spans; clean;
+handles; sink; guard) are its own business. The exporters are in :mod:`agentracer.recording.export` (they load
 OpenTelemetry's SDK) and redaction in :mod:`agentracer.recording.redact`.
 """
 
 from __future__ import annotations
 
-from .recorder import (
-    Recorder,
-    ReplayLLM,
-    Run,
-    Sink,
-    StepHandle,
-    _current_run,
-    _current_step,
-    guarded,
-    last_trace,
-    llm_call_key,
-    llm_key_part,
-    run_span_attributes,
-    safe,
-)
+from .guard import guarded, safe
+from .handles import NullHandle, Run, StepHandle, _current_run, _current_step
+from .llm import ReplayLLM, llm_call_key, llm_key_part
+from .recorder import Recorder, last_trace
+from .sink import JsonlSink, Sink
+from .spans import run_span_attributes
 
 __all__ = [
+    "JsonlSink",
+    "NullHandle",
     "Recorder",
     "ReplayLLM",
     "Run",

@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any
 
+from .spans import _otel, _tracer_of
+
 __all__ = ["BoundedBatchProcessor", "ExportStats", "tracer_provider"]
 
 log = logging.getLogger("agentracer.recording.export")
@@ -172,12 +174,7 @@ def attribution_span(trace: Any, attribution: Any, *, tracer_provider: Any = Non
     Name ``attribute_failure {agent}``, OpenInference kind EVALUATOR, same ``session.id`` and
     ``gen_ai.conversation.id`` as the run, so Phoenix/Langfuse show it beside the run's spans.
     """
-    from opentelemetry import trace as otel
-
-    from .. import __version__
-
-    provider = tracer_provider or otel.get_tracer_provider()
-    tracer = provider.get_tracer("agentracer", __version__)
+    tracer = _tracer_of(tracer_provider or _otel().get_tracer_provider())
     attrs: dict[str, Any] = {
         "openinference.span.kind": "EVALUATOR",
         "session.id": trace.run_id,

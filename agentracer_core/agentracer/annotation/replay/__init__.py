@@ -27,7 +27,7 @@ Three strategies find it over any :class:`Replayable` system:
     search falls back to bisection on the remaining window, reusing every predicate value already known.
 
 In every strategy the recorded prefix is served by the record/replay LLM layer
-(:class:`~agentracer.recording.recorder.ReplayLLM`): each :class:`ReplayOutcome` reports how many *live* LLM calls
+(:class:`~agentracer.recording.ReplayLLM`): each :class:`ReplayOutcome` reports how many *live* LLM calls
 happened before its fork point, and :func:`find_decisive` raises :class:`ReplayError` when that is not 0
 (``strict=True``) — so "no fresh call before the fork point" is checked on every replay, not assumed.
 
