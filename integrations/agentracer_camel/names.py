@@ -3,6 +3,7 @@
 A registered agent keeps the name it was registered with (or its role name); a Workforce worker's agent
 clones, which CAMEL creates per task, are named after their worker node (the user's ``names``, else a
 specific role name, else the first clause of the worker's description), unique within the session.
+Also here: :func:`text_of` and :func:`usage_of`, the readers of CAMEL messages and responses.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ def text_of(value: Any) -> str:
         return value
     content = getattr(value, "content", None)
     return content if isinstance(content, str) else str(value)
+
+
+def usage_of(response: Any) -> dict[str, Any]:
+    """The ``info["usage"]`` dict of a ``ChatAgentResponse`` (OpenAI-style token counts), {} when absent."""
+    info = getattr(response, "info", None) or {}
+    usage = info.get("usage") if isinstance(info, dict) else None
+    return usage if isinstance(usage, dict) else {}
 
 
 def short_description(desc: str, limit: int = 64) -> str:

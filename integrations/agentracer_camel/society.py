@@ -14,6 +14,7 @@ from typing import Any
 from agentracer.recording import Run, guarded
 from agentracer.trace import Trace
 
+from .names import usage_of
 from .roleplaying import ensure_society_run
 from .session import TASK_DONE, Session, camel_meta, close_run, session_of
 
@@ -23,12 +24,6 @@ DEFAULT_INIT_PROMPT = (
 )
 
 __all__ = ["DEFAULT_INIT_PROMPT", "arun_society", "end_run", "run_society"]
-
-
-def _usage(resp: Any) -> dict[str, int]:
-    info = getattr(resp, "info", None) or {}
-    u = info.get("usage") if isinstance(info, dict) else None
-    return u if isinstance(u, dict) else {}
 
 
 class _Chat:
@@ -41,7 +36,7 @@ class _Chat:
     def add(self, a: Any, u: Any) -> bool:
         """Append one round (assistant and user responses); True when the conversation should stop."""
         for resp in (a, u):
-            us = _usage(resp)
+            us = usage_of(resp)
             self.tokens["completion_token_count"] += int(us.get("completion_tokens", 0) or 0)
             self.tokens["prompt_token_count"] += int(us.get("prompt_tokens", 0) or 0)
         tool_calls = []

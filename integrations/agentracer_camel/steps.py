@@ -17,7 +17,7 @@ from typing import Any
 
 from agentracer.recording import Run, StepHandle, guarded
 
-from .names import resolve, text_of
+from .names import resolve, text_of, usage_of
 from .roleplaying import ensure_society_run, society_round_start
 from .session import (
     ACTIVE,
@@ -105,10 +105,8 @@ def _begin_agent_step(agent: Any, args: tuple[Any, ...], kwargs: dict[str, Any])
     return _Begun(ctx, CURRENT.set(ctx), otel_token)
 
 
-def _usage_of(info: Any) -> dict[str, int]:
-    usage = (info or {}).get("usage") if isinstance(info, dict) else None
-    if not isinstance(usage, dict):
-        return {}
+def _tokens(response: Any) -> dict[str, int]:
+    usage = usage_of(response)
     out = {}
     if usage.get("prompt_tokens") is not None:
         out["input_tokens"] = int(usage["prompt_tokens"])
@@ -142,7 +140,7 @@ def _end_agent_step(begun: _Begun, response: Any, error: BaseException | None) -
     reasons = info.get("termination_reasons") if isinstance(info, dict) else None
     if reasons:
         meta["termination_reasons"] = [str(r) for r in reasons]
-    sc.handle.end(content, usage=_usage_of(info) or None, metadata=meta)
+    sc.handle.end(content, usage=_tokens(response) or None, metadata=meta)
     if sc.own_run:
         session.recorder.end_run(sc.run, final_answer=content)
         return
