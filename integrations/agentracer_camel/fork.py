@@ -29,6 +29,7 @@ log = logging.getLogger("agentracer.camel")
 
 __all__ = ["fork"]
 
+
 def _target(trace: Trace, step: int) -> Step:
     if not isinstance(trace, Trace):
         raise TraceError(f"expected a Trace, got {type(trace).__name__}")
@@ -79,8 +80,9 @@ def _check_kind(trace: Trace, session: Session) -> dict[str, Any]:
 def _open_fork_run(session: Session, trace: Trace, plan: ForkPlan, limit: int, init_prompt: Any, usable: bool,
                    start: int, rounds_meta: list[dict[str, Any]]) -> Any:
     with session.lock:
+        how = "snapshot" if usable else "replay"
         new = begin_managed(session, redacted(session, {
-            "round_limit": limit, "init_prompt": init_prompt, "fork": _fork_meta(plan, "snapshot" if usable else "replay")}))
+            "round_limit": limit, "init_prompt": init_prompt, "fork": _fork_meta(plan, how)}))
         if new is not None and usable:
             for s in trace.steps[:start]:
                 copied = Step.from_dict(s.to_dict())

@@ -57,7 +57,8 @@ class _Chat:
         return (self.history[-1]["assistant"] if self.history else ""), self.history, self.tokens
 
 
-def drive(society: Any, input_msg: Any, start: int, round_limit: int) -> tuple[str, list[dict[str, Any]], dict[str, int]]:
+def drive(society: Any, input_msg: Any, start: int,
+          round_limit: int) -> tuple[str, list[dict[str, Any]], dict[str, int]]:
     """Step ``society`` from round ``start`` on, with ``input_msg``, until it stops or ``round_limit``."""
     chat = _Chat()
     for _ in range(start, round_limit):

@@ -175,7 +175,8 @@ def make_workforce_callback(session: Session) -> Any:
         def log_task_updated(self, event: Any) -> None:
             t = self._task(event.task_id)
             if t is not None:
-                t.setdefault("updates", []).append(redacted(sref(), {"type": event.update_type, "new": event.new_value}))
+                update = {"type": event.update_type, "new": event.new_value}
+                t.setdefault("updates", []).append(redacted(sref(), update))
 
         @safe()
         def log_task_completed(self, event: Any) -> None:
