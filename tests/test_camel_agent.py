@@ -10,7 +10,7 @@ pytest.importorskip("camel")
 
 import agentracer  # noqa: E402
 from agentracer.hooks import list_plugins  # noqa: E402
-from agentracer_camel import _core  # noqa: E402
+from agentracer_camel.session import session_of  # noqa: E402
 from agentracer_camel.testing import ScriptedModel, multiply  # noqa: E402
 
 
@@ -107,7 +107,7 @@ def test_uninstrumented_agents_pass_through_and_instrument_is_idempotent() -> No
     agentracer_camel.uninstrument(agent)
     n = len(rec.traces)
     agent.step("d")
-    assert len(rec.traces) == n and _core.session_of(agent) is None
+    assert len(rec.traces) == n and session_of(agent) is None
 
 
 def test_host_errors_propagate_unchanged() -> None:

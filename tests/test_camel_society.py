@@ -11,7 +11,7 @@ pytest.importorskip("camel")
 import agentracer  # noqa: E402
 import agentracer_camel  # noqa: E402
 from agentracer import Trace, TraceError  # noqa: E402
-from agentracer_camel import _core  # noqa: E402
+from agentracer_camel import memory as camel_memory  # noqa: E402
 from agentracer_camel.testing import arithmetic_society, owl_style_society  # noqa: E402
 
 
@@ -97,7 +97,7 @@ def test_fork_reuses_the_prefix_and_reruns_the_suffix(how: str) -> None:
     society, user_m, asst_m, tr, _, _ = _recorded_society()
     if how == "replay":  # as if loaded from disk in another process: no in-process snapshot
         tr = Trace.from_json(tr.to_json())
-        _core._SNAPSHOTS.pop(tr.run_id)
+        camel_memory._SNAPSHOTS.pop(tr.run_id)
     k = 2  # Solver's first answer, 6 * 7 = 41: the decisive mistake
     n_user, n_asst = len(user_m.calls), len(asst_m.calls)
     (answer, history, _), new = agentracer.fork(society, tr, k, "Solution: 6 * 7 = 42")()

@@ -5,27 +5,19 @@ Nothing here imports CAMEL until a hook sees an object whose class comes from ``
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from agentracer.hooks import hookimpl
 
-log = logging.getLogger("agentracer.camel")
-
-
-def _is_camel(system: Any) -> bool:
-    try:
-        return any(str(getattr(c, "__module__", "")).startswith("camel.") for c in type(system).__mro__)
-    except Exception:
-        return False
+from .detect import is_camel
 
 
 @hookimpl
 def agentracer_wrap(system: Any, recorder: Any) -> Any:
     """Record a CAMEL ChatAgent, RolePlaying society (OWL's OwlRolePlaying included) or Workforce."""
-    if not _is_camel(system):
+    if not is_camel(system):
         return None
-    from ._core import register
+    from .instrument import register
 
     return system if register(system, recorder) is not None else None
 
@@ -33,14 +25,14 @@ def agentracer_wrap(system: Any, recorder: Any) -> Any:
 @hookimpl
 def agentracer_fork(system: Any, trace: Any, step: int, replacement: str) -> Any:
     """A runnable rerunning a RolePlaying society or Workforce from ``step`` with its output replaced."""
-    if not _is_camel(system):
+    if not is_camel(system):
         return None
     from camel.societies import RolePlaying
     from camel.societies.workforce import Workforce
 
     if not isinstance(system, (RolePlaying, Workforce)):
         return None
-    from .society import fork
+    from .fork import fork
 
     return fork(system, trace, step, replacement)
 
@@ -48,9 +40,9 @@ def agentracer_fork(system: Any, trace: Any, step: int, replacement: str) -> Any
 @hookimpl
 def agentracer_inject_feedback(system: Any, agent: str, text: str) -> Any:
     """Append ``text`` to the system message of the agent named ``agent`` (memory kept)."""
-    if not _is_camel(system):
+    if not is_camel(system):
         return None
-    from . import inject_feedback
+    from .feedback import inject_feedback
 
     return inject_feedback(system, agent, text)
 
