@@ -56,7 +56,7 @@ def agentracer_plugin_info() -> dict[str, Any]:
 @hookimpl
 def agentracer_run(system: Any, task: str) -> Any:
     """Run a CAMEL Workforce on ``task``; the task's result, or None if ``system`` is not a Workforce."""
-    if not _is_camel(system):
+    if not is_camel(system):
         return None
     from .run import run_workforce
 
