@@ -13,14 +13,12 @@ Nothing here imports torch or any agent framework; those load lazily, behind ext
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._version import __version__
 from .recording import Recorder, ReplayLLM, last_trace
+from .systems import fork, inject_feedback, instrument, recorder_of
 from .trace import AnnotatedTrace, Attribution, Step, Trace, TraceError
-
-if TYPE_CHECKING:
-    from .recording import Sink
 
 __all__ = [
     "AnnotatedTrace",
@@ -40,75 +38,6 @@ __all__ = [
     "recorder_of",
     "refine",
 ]
-
-_RECORDER_ATTR = "_agentracer_recorder"
-
-
-def instrument(
-    system: Any,
-    *,
-    tracer_provider: Any = None,
-    capture_content: bool | None = None,
-    sink: Sink | str | Path | None = None,
-    recorder: Recorder | None = None,
-) -> Any:
-    """Instrument a multi-agent ``system`` in one line; returns the system to run.
-
-    Each installed plugin (entry-point group ``agentracer``) is asked in turn; the first that
-    recognises the system wraps it. Steps go to OpenTelemetry spans on ``tracer_provider`` (default:
-    the global provider, never replaced) and to a :class:`Trace`, available after the run from
-    :func:`last_trace` or ``recorder_of(system).last_trace()``. ``sink`` streams finished steps to a
-    JSONL path or a :class:`~agentracer.recording.Sink`. ``capture_content`` puts message content on
-    spans (default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` env flag, off).
-
-    Raises ``TypeError`` (listing the installed plugins) when no plugin recognises the system.
-    """
-    from .hooks import get_plugin_manager, list_plugins
-
-    rec = recorder or Recorder(tracer_provider=tracer_provider, capture_content=capture_content, sink=sink)
-    pm = get_plugin_manager()
-    result = pm.hook.agentracer_wrap(system=system, recorder=rec)
-    if result is None:
-        names = ", ".join(f"{p['name']} ({p.get('framework')})" for p in list_plugins()) or "none"
-        raise TypeError(
-            f"agentracer.instrument: no installed plugin recognises {type(system).__module__}."
-            f"{type(system).__qualname__}. Installed plugins: {names}."
-        )
-    for obj in (result, system):
-        try:
-            object.__setattr__(obj, _RECORDER_ATTR, rec)
-        except Exception:  # some systems (slots, frozen) refuse attributes; last_trace() still works
-            pass
-    return result
-
-
-def recorder_of(system: Any) -> Recorder | None:
-    """The :class:`Recorder` that :func:`instrument` attached to ``system``, if any."""
-    return getattr(system, _RECORDER_ATTR, None)
-
-
-def fork(system: Any, trace: Trace, step: int, replacement: str) -> Any:
-    """A runnable that resumes ``trace`` at ``step`` with that step's output replaced by ``replacement``.
-
-    Calling it returns ``(result, new_trace)``-style output as defined by the framework's plugin.
-    """
-    from .hooks import get_plugin_manager
-
-    res = get_plugin_manager().hook.agentracer_fork(system=system, trace=trace, step=step, replacement=replacement)
-    if res is None:
-        raise TypeError(f"agentracer.fork: no installed plugin can fork {type(system).__qualname__}")
-    return res
-
-
-def inject_feedback(system: Any, agent: str, text: str) -> Any:
-    """Tell ``agent`` of ``system`` the feedback ``text`` for its next runs (only that agent)."""
-    from .hooks import get_plugin_manager
-
-    res = get_plugin_manager().hook.agentracer_inject_feedback(system=system, agent=agent, text=text)
-    if res is None:
-        raise TypeError(f"agentracer.inject_feedback: no installed plugin handles {type(system).__qualname__}")
-    return res
-
 
 def attribute(
     trace: Trace | AnnotatedTrace | str | Path,

@@ -96,7 +96,7 @@ class RefineResult:
 
     def apply(self, system: Any) -> Any:
         """Tell ``system`` (e.g. a fresh production instance) the final feedback, agent by agent; returns it."""
-        from .. import inject_feedback
+        from ..systems import inject_feedback
 
         for agent, text in self.feedback.items():
             system = inject_feedback(system, agent, text) or system

@@ -44,8 +44,8 @@ class _Runner:
 
     def __init__(self, system: Any, run: Callable[[Any, Any], Any], checker: Callable[[Any, Any], bool],
                  cache: dict[str, Evaluation] | None, progress: Callable[[str], None] | None) -> None:
-        from .. import instrument
         from ..recording import Recorder
+        from ..systems import instrument
 
         self.factory = system if _is_factory(system) else None
         self.instance = None if self.factory else system
@@ -61,7 +61,7 @@ class _Runner:
             self.instance = instrument(self.instance, recorder=self.recorder)
 
     def _system_for(self, memory: FeedbackMemory) -> Any:
-        from .. import inject_feedback
+        from ..systems import inject_feedback
 
         def tell(system: Any, agent: str, text: str) -> None:
             try:

@@ -75,10 +75,11 @@ def check_answer(answer: str | None, expected: str = DEMO_ANSWER) -> bool:
 def finish_demo_run(system: Any, answer: str | None, expected: str = DEMO_ANSWER) -> Trace:
     """The trace of the run just made on the instrumented ``system``, with its final answer, ground truth and
     outcome set from ``answer`` (checked against ``expected``)."""
-    import agentracer
+    from ..recording import last_trace
+    from ..systems import recorder_of
 
-    rec = agentracer.recorder_of(system)
-    trace = rec.last_trace() if rec else agentracer.last_trace()
+    rec = recorder_of(system)
+    trace = rec.last_trace() if rec else last_trace()
     if trace is None:
         raise RuntimeError("the demo run was not recorded")
     trace.final_answer = answer or trace.final_answer
@@ -99,10 +100,10 @@ def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
     from rich.console import Console
     from rich.table import Table
 
-    import agentracer
-
+    from ..attribution import get_attributor
     from ..formats.jsonl import write_jsonl
     from ..formats.otlp import write_otlp_json
+    from ..systems import instrument, recorder_of
 
     console = console or Console()
     out = Path(out)
@@ -111,10 +112,10 @@ def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
     jsonl.unlink(missing_ok=True)  # the sink appends
 
     graph, run = _demo_builder()()  # with an in-memory checkpointer, so that the run can be forked
-    agentracer.instrument(graph, sink=jsonl)  # streams each finished step to the JSONL file
+    instrument(graph, sink=jsonl)  # streams each finished step to the JSONL file
     answer = run(graph, DEMO_TASK)
     trace = finish_demo_run(graph, answer)
-    rec = agentracer.recorder_of(graph)
+    rec = recorder_of(graph)
     if rec is not None and hasattr(rec.sink, "close"):
         rec.sink.close()
     write_jsonl([trace], jsonl)  # the finished trace, now with its outcome and ground truth
@@ -130,7 +131,7 @@ def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
     console.print(f"[bold]task:[/] {trace.task}")
     console.print(f"[bold]final answer:[/] {answer!r}   expected: {DEMO_ANSWER!r}   → [bold red]{trace.outcome}[/]")
 
-    att = agentracer.attribute(trace)
+    att = get_attributor("embedded").attribute(trace)
     console.print(f"[bold]attribution[/] ({att.method}): agent [bold cyan]{att.agent}[/], step [bold cyan]{att.step}[/]")
     console.print(f"  reason: {att.reason}")
     fault_step = next(s.index for s in trace.agent_steps() if s.agent == DEMO_FAULT)

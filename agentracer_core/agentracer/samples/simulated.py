@@ -170,9 +170,9 @@ def labelled_failures(
     from ``make_tasks(n_tasks, seed, prefix=prefix)``, so a ``prefix`` other than the refinement
     benchmark's ``"t"`` keeps the two apart. Needs the ``maas`` / ``langgraph`` plugins installed.
     """
-    import agentracer
-
+    from ..recording import Recorder
     from ..refinement.checks import numeric_match
+    from ..systems import instrument
 
     out: list[AnnotatedTrace] = []
     for name in systems:
@@ -181,8 +181,8 @@ def labelled_failures(
         for seed in seeds:
             policy = SimPolicy(seed=seed)
             system = maas_system(policy=policy) if name == "maas" else langgraph_system(policy=policy)
-            rec = agentracer.Recorder()
-            inst = agentracer.instrument(system.build(), recorder=rec)
+            rec = Recorder()
+            inst = instrument(system.build(), recorder=rec)
             for task in make_tasks(n_tasks, seed, prefix=prefix):
                 answer = system.run(inst, task)
                 if numeric_match(answer, task):

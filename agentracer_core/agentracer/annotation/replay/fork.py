@@ -42,9 +42,9 @@ class ForkReplayable:
         self.max_chain = max_chain
 
     def _fork_once(self, trace: Trace, step: int, replacement: str) -> tuple[Any, Trace | None]:
-        import agentracer
+        from ...systems import fork
 
-        runnable = agentracer.fork(self.system, trace, step, replacement)
+        runnable = fork(self.system, trace, step, replacement)
         result = runnable() if callable(runnable) else runnable
         return result, _find_trace(result)
 
@@ -100,9 +100,9 @@ def _find_trace(result: Any) -> Trace | None:
     t = getattr(result, "trace", None)
     if isinstance(t, Trace):
         return t
-    import agentracer
+    from ...recording import last_trace
 
-    return agentracer.last_trace()
+    return last_trace()
 
 
 def _live_before_position(trace: Trace, pos: int) -> int:
