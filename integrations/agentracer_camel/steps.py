@@ -213,23 +213,15 @@ def w_step(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kw
 def w_step_impl(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``ChatAgent._step_impl``: one agent step; re-enter the caller's context if we crossed a thread.
 
-    The recording is inlined here (not in a helper) on purpose: CAMEL's ``_step_impl`` walks the whole
-    call stack with ``inspect.stack()`` on every step, so each extra frame of ours costs real time.
+    CAMEL's ``_step_impl`` walks the whole call stack with ``inspect.stack()`` on every step, so each frame
+    of ours costs a little; the one frame of :func:`_record_sync` (shared with the other path) is kept
+    rather than a second inlined copy of the recording (bench/bench_camel.py measures it).
     """
     pending = guarded(_peek_pending, instance, what="step context")
     if pending is not None and pending[1] != threading.get_ident():
         # a fresh copy of the caller's context is never "already entered", so this cannot fail
         return pending[0].copy().run(_record_sync, wrapped, instance, args, kwargs)
-    begun = guarded(_begin_agent_step, instance, args, kwargs, what="agent step start")
-    if begun is None:
-        return wrapped(*args, **kwargs)
-    try:
-        response = wrapped(*args, **kwargs)
-    except BaseException as e:
-        guarded(_end_agent_step, begun, None, e, what="agent step end")
-        raise
-    guarded(_end_agent_step, begun, response, None, what="agent step end")
-    return response
+    return _record_sync(wrapped, instance, args, kwargs)
 
 
 async def w_astep_task(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
