@@ -109,8 +109,8 @@ def generalisation_rows(generated: Path, folds: int, seeds: int, fresh: Path | N
         (f"train generated ({len(gen)}) -> score Who&When", ww, gen),
     ]
     if fresh is not None:
-        from agentracer.attribution.embedded import simulated_set
         from agentracer.evaluation import EvalItem
+        from agentracer.training.embedded_fit import simulated_set
 
         new, _ = load_items(fresh)
         simulated = [EvalItem(it, "simulated") for it in simulated_set()]
@@ -250,7 +250,7 @@ def main() -> int:
             + (f" (`{args.fresh_cmd}`)" if args.fresh_cmd else "")
             + " shares no run with the first; its last row is how the shipped framework profile (trained on "
             "Who&When, the seed-1 set and the simulated refinement pipelines' failures of seed 100, "
-            "`python -m agentracer.attribution.embedded --rebuild`) does on generated runs it never saw.",
+            "`python -m agentracer.training.embedded_fit --rebuild`) does on generated runs it never saw.",
             "",
             "| setting | protocol | agent | agent 95% CI | step | step 95% CI | agent floors | step floors |",
             "|---|---|---|---|---|---|---|---|",

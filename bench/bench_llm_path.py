@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentracer.attribution.prompt import build_messages, format_answer, parse_answer
+from agentracer.attribution.answer import parse_answer
+from agentracer.attribution.prompt import build_messages, format_answer
 from agentracer.formats.whowhen import read_whowhen
 from agentracer.trace import Step, Trace
 

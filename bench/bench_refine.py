@@ -73,7 +73,7 @@ def tracer_agreement(seeds: list[int], n_tasks: int) -> dict[str, tuple[int, int
 
 def _sim_set(seeds: list[int], n_tasks: int) -> str:
     """Which simulated runs the framework profile learnt from, and how many of their questions are scored here."""
-    from agentracer.attribution.embedded import SIMULATED_SET
+    from agentracer.training.embedded_fit import SIMULATED_SET
 
     lo, hi = SIMULATED_SET["seeds"]
     train = {t.question for s in range(lo, hi) for t in sim.make_tasks(SIMULATED_SET["n_tasks"], s,

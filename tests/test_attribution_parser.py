@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from agentracer.attribution.prompt import ANSWER_FORMAT, format_answer, match_agent, parse_answer
+from agentracer.attribution.answer import match_agent, parse_answer
+from agentracer.attribution.prompt import ANSWER_FORMAT, format_answer
 from agentracer.trace import Attribution
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -12,13 +12,7 @@ from pathlib import Path
 import pytest
 from agentracer import AnnotatedTrace, Attribution, Step, Trace
 from agentracer.attribution import TrainableAttributor, get_attributor
-from agentracer.attribution.embedded import (
-    DEFAULT_PARAMS,
-    SIMULATED_SET,
-    EmbeddedAttributor,
-    rebuild,
-    simulated_set,
-)
+from agentracer.attribution.embedded import DEFAULT_PARAMS, EmbeddedAttributor
 from agentracer.attribution.features import (
     AGENT_FEATURES,
     STEP_FEATURES,
@@ -32,6 +26,7 @@ from agentracer.attribution.features import (
 )
 from agentracer.formats import load_annotated
 from agentracer.samples.simulated import labelled_failures, make_tasks
+from agentracer.training.embedded_fit import SIMULATED_SET, rebuild, simulated_set
 
 
 def handmade_trace() -> Trace:
@@ -166,7 +161,7 @@ def test_fit_learns_from_annotated_traces() -> None:
 
 
 def test_shipped_params_are_small_and_current() -> None:
-    assert DEFAULT_PARAMS.is_file(), "run: python -m agentracer.attribution.embedded --rebuild"
+    assert DEFAULT_PARAMS.is_file(), "run: python -m agentracer.training.embedded_fit --rebuild"
     assert DEFAULT_PARAMS.stat().st_size < 5 * 1024 * 1024
     p = json.loads(DEFAULT_PARAMS.read_text())
     framework = p["profiles"]["framework"]

@@ -15,15 +15,8 @@ import pytest
 pytest.importorskip("trl")
 pytest.importorskip("peft")
 
-from agentracer.training.grpo import (  # noqa: E402
-    ConfigError,
-    build_grpo_config,
-    build_sft_config,
-    config_from_dict,
-    grpo_kwargs,
-    load_config,
-    train,
-)
+from agentracer.training.config import ConfigError, config_from_dict, load_config  # noqa: E402
+from agentracer.training.grpo import build_grpo_config, build_sft_config, grpo_kwargs, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "trainer" / "configs").glob("*.yaml"))

@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output-dir", default=None, help="override the recipe's output_dir")
     args = ap.parse_args(argv)
 
-    from agentracer.training.grpo import ConfigError, load_config, train
+    from agentracer.training.config import ConfigError, load_config
+    from agentracer.training.grpo import train
 
     path = Path(args.recipe)
     if not path.exists() and args.recipe in recipes():

@@ -26,10 +26,11 @@ import re
 from typing import Any
 
 from ..trace import Attribution, Step, Trace
+from .answer import parse_answer
 from .backends import Generator, build_generator, prompt_budget, sampling_defaults, snap_to_agent_step
 from .base import register
 from .fit import measure
-from .prompt import assemble_messages, parse_answer, step_texts
+from .prompt import assemble_messages, step_texts
 
 __all__ = ["AllAtOnce", "BinarySearch", "StepByStep"]
 

@@ -29,8 +29,10 @@ learnt only from data the project ships or generates (by default Who&When Algori
 ``agentracer annotate generate --framework all --domain all --n 25 --seed 1`` and the simulated
 pipelines' failures of seed 100) and are rebuilt with one command::
 
-    python -m agentracer.attribution.embedded --rebuild [--data DIR ...] [--framework-data PATH ...] \
+    python -m agentracer.training.embedded_fit --rebuild [--data DIR ...] [--framework-data PATH ...] \
         [--no-simulated] [--out PATH]
+
+(:mod:`agentracer.training.embedded_fit`; this module only answers).
 
 Training needs numpy (``pip install 'agentracer[embedded]'``). :meth:`EmbeddedAttributor.fit` learns a
 fresh model from annotated traces, choosing each ranker's L2 strength from a fixed grid by an inner
@@ -43,19 +45,17 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..trace import AnnotatedTrace, Attribution, Trace
 from .base import register
-from .features import AGENT_FEATURES, STEP_FEATURES, TraceFeatures, extract
+from .features import AGENT_FEATURES, STEP_FEATURES, TraceFeatures, extract, with_step_mass
+from .listwise import train_params
 
-__all__ = ["DEFAULT_PARAMS", "EmbeddedAttributor", "rebuild", "simulated_set", "train_params"]
+__all__ = ["DEFAULT_PARAMS", "EmbeddedAttributor", "profile_of"]
 
 DEFAULT_PARAMS = Path(__file__).with_name("embedded_params.json")
-_DEFAULT_DATA = ("who_and_when/Algorithm-Generated",)
-_L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)
 
 _REASONS = {
     "first_coder": "it is the first step that writes code for the task",
@@ -97,12 +97,6 @@ _REASONS = {
 
 # traces that are chat transcripts imported from elsewhere (not recorded by one of our framework plugins)
 _TRANSCRIPT_FRAMEWORKS = frozenset({"whowhen", "unknown", ""})
-# the generated set the framework profile learns from when no --framework-data is given
-FRAMEWORK_SET: dict[str, Any] = {"framework": "all", "domain": "all", "n": 25, "seed": 1}
-# ... and the failures of the simulated refinement pipelines (agentracer.samples.simulated) of one seed (46 of its 80
-# runs fail): few enough that one simulator's three flaws do not outweigh the generated runs. The refinement
-# benchmark runs seeds 0-4 with task prefix "t" (none of its questions is among these)
-SIMULATED_SET: dict[str, Any] = {"seeds": (100, 101), "n_tasks": 40, "prefix": "train"}
 
 
 def profile_of(trace: Trace) -> str:
@@ -173,7 +167,7 @@ class EmbeddedAttributor:
                 raise ValueError(
                     f"embedded parameters at {self._path} were built for another feature set "
                     f"(unknown: {', '.join(missing[:5]) or 'agent features'}); rebuild them with "
-                    "`python -m agentracer.attribution.embedded --rebuild`"
+                    "`python -m agentracer.training.embedded_fit --rebuild`"
                 )
             self._cols[id(mode)] = [known[c] for c in mode["step"]["features"]]
         return mode
@@ -196,7 +190,7 @@ class EmbeddedAttributor:
             return feats, p_step, mass
         cols = self._cols[id(mode)]
         p_step = _softmax(_linear(mode["step"], [[r[c] for c in cols] for r in feats.step_rows]))
-        p_agent = _softmax(_linear(mode["agent"], _agent_rows(feats, p_step)))
+        p_agent = _softmax(_linear(mode["agent"], with_step_mass(feats, p_step)))
         return feats, p_step, p_agent
 
     def attribute(self, trace: Trace, ground_truth: str | None = None) -> Attribution:
@@ -266,314 +260,9 @@ def _linear(model: dict[str, Any], rows: list[list[float]]) -> list[float]:
     return [sum(wk * (x - m) / s for wk, x, m, s in zip(w, row, mu, sd, strict=True)) for row in rows]
 
 
-def _agent_rows(feats: TraceFeatures, p_step: list[float]) -> list[list[float]]:
-    """Agent feature rows with the step model's mass and max probability per agent filled in."""
-    rows = [list(r) for r in feats.agent_rows]
-    for p, a in zip(p_step, feats.agent_of_candidate, strict=True):
-        rows[a][0] += p
-        rows[a][1] = max(rows[a][1], p)
-    return rows
-
-
 def _prior_score(row: list[float]) -> float:
     f = STEP_FEATURES.index
     return 2.0 * row[f("first_coder")] + 1.0 * row[f("first_assume")] - 2.0 * row[f("is_tool")]
-
-
-# ---------------------------------------------------------------------- training (numpy)
-def _examples(items: list[AnnotatedTrace], with_gt: bool) -> list[tuple[TraceFeatures, int, int | None]]:
-    """(features, gold candidate position, gold agent position) for every usable annotated trace."""
-    from ..trace import normalize_agent
-
-    out = []
-    for it in items:
-        if it.gold is None or it.gold.step is None:
-            continue
-        tr = it.trace
-        feats = extract(tr, tr.ground_truth if with_gt else None)
-        pos = {s.index: k for k, s in enumerate(feats.candidates)}
-        step = it.gold.step
-        if step not in pos:
-            # a gold step nested under an agent step counts as that agent step
-            st = tr.steps[step] if 0 <= step < len(tr.steps) else None
-            while st is not None and st.parent is not None:
-                st = tr.steps[st.parent]
-            if st is None or st.index not in pos:
-                continue
-            step = st.index
-        ga = normalize_agent(it.gold.agent)
-        agent = next((k for k, a in enumerate(feats.agents) if normalize_agent(a) == ga), None)
-        out.append((feats, pos[step], agent))
-    return out
-
-
-def _fit_listwise(xs: list[Any], ys: list[int], l2: float, iters: int = 60) -> Any:
-    """Newton's method on the L2-penalised conditional-logit likelihood; X rows already standardised."""
-    import numpy as np
-
-    X = np.vstack(xs)
-    sizes = np.array([len(x) for x in xs])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    grp = np.repeat(np.arange(len(xs)), sizes)
-    target = np.zeros(len(X))
-    target[starts + np.array(ys)] = 1.0
-    d = X.shape[1]
-    w = np.zeros(d)
-    for _ in range(iters):
-        z = X @ w
-        zmax = np.maximum.reduceat(z, starts)
-        e = np.exp(z - zmax[grp])
-        p = e / np.add.reduceat(e, starts)[grp]
-        g = X.T @ (p - target) + l2 * w
-        s = np.add.reduceat(p[:, None] * X, starts)
-        h = X.T @ (p[:, None] * X) - s.T @ s + l2 * np.eye(d)
-        step = np.linalg.solve(h, g)
-        w -= step
-        if np.abs(step).max() < 1e-7:
-            break
-    return w
-
-
-class _Ranker:
-    """A standardised listwise linear ranker (numpy), fitted with a given L2 strength."""
-
-    def __init__(self, xs: list[Any], ys: list[int], l2: float) -> None:
-        import numpy as np
-
-        a = np.vstack(xs)
-        self.mu = a.mean(0)
-        sd = a.std(0)
-        sd[sd < 1e-9] = 1.0
-        self.sd = sd
-        self.l2 = l2
-        self.w = _fit_listwise([(x - self.mu) / self.sd for x in xs], ys, l2)
-
-    def probs(self, x: Any) -> Any:
-        import numpy as np
-
-        z = ((x - self.mu) / self.sd) @ self.w
-        e = np.exp(z - z.max())
-        return e / e.sum()
-
-    def export(self, names: tuple[str, ...]) -> dict[str, Any]:
-        return {
-            "features": list(names),
-            "mu": [round(float(v), 6) for v in self.mu],
-            "sd": [round(float(v), 6) for v in self.sd],
-            "w": [round(float(v), 6) for v in self.w],
-            "l2": self.l2,
-        }
-
-
-def _folds(n: int, k: int, seed: int) -> list[list[int]]:
-    import random
-
-    order = list(range(n))
-    random.Random(seed).shuffle(order)
-    k = max(2, min(k, n))
-    return [order[i::k] for i in range(k)]
-
-
-def _choose_l2(xs: list[Any], ys: list[int], folds: list[list[int]]) -> tuple[float, float]:
-    """The L2 strength with the best inner-CV accuracy (ties: the stronger penalty)."""
-    best_l2, best_acc = _L2_GRID[len(_L2_GRID) // 2], -1.0
-    if len(xs) < 10:
-        return best_l2, best_acc
-    for l2 in _L2_GRID:
-        hits = 0
-        for f in folds:
-            test = set(f)
-            tr = [i for i in range(len(xs)) if i not in test]
-            r = _Ranker([xs[i] for i in tr], [ys[i] for i in tr], l2)
-            hits += sum(int(r.probs(xs[i]).argmax()) == ys[i] for i in f)
-        acc = hits / len(xs)
-        if acc >= best_acc - 1e-12:
-            best_l2, best_acc = l2, acc
-    return best_l2, best_acc
-
-
-def _train_mode(
-    items: list[AnnotatedTrace],
-    with_gt: bool,
-    features: list[str] | None = None,
-    inner_folds: int = 5,
-    seed: int = 0,
-) -> dict[str, Any]:
-    import numpy as np
-
-    ex = _examples(items, with_gt)
-    if len(ex) < 2:
-        raise ValueError(f"need at least 2 annotated traces with a usable gold step to train on, got {len(ex)}")
-    names = tuple(features) if features else STEP_FEATURES
-    unknown = [c for c in names if c not in STEP_FEATURES]
-    if unknown:
-        raise ValueError(f"unknown step features: {', '.join(unknown)}")
-    cols = [STEP_FEATURES.index(c) for c in names]
-    xs = [np.asarray(f.step_rows, dtype=float)[:, cols] for f, _, _ in ex]
-    ys = [y for _, y, _ in ex]
-    folds = _folds(len(xs), inner_folds, seed)
-    l2, inner_acc = _choose_l2(xs, ys, folds)
-    step_model = _Ranker(xs, ys, l2)
-    # cross-fitted step probabilities feed the agent model (in-sample ones would be over-confident)
-    cross: list[Any] = [None] * len(xs)
-    for f in folds:
-        test = set(f)
-        tr = [i for i in range(len(xs)) if i not in test]
-        r = _Ranker([xs[i] for i in tr], [ys[i] for i in tr], l2)
-        for i in f:
-            cross[i] = r.probs(xs[i])
-    a_idx = [i for i, (_, _, a) in enumerate(ex) if a is not None]
-    axs = [np.asarray(_agent_rows(ex[i][0], list(cross[i])), dtype=float) for i in a_idx]
-    ays = [ex[i][2] for i in a_idx]
-    a_l2, a_acc = _choose_l2(axs, ays, _folds(len(axs), inner_folds, seed + 1))
-    agent_model = _Ranker(axs, ays, a_l2)
-    return {
-        "step": {**step_model.export(names), "inner_cv_accuracy": round(inner_acc, 4)},
-        "agent": {**agent_model.export(AGENT_FEATURES), "inner_cv_accuracy": round(a_acc, 4)},
-        "n_traces": len(xs),
-    }
-
-
-def _single_thread_blas() -> Any:
-    """Limit BLAS to one thread while training (tiny matrices: threads only add overhead), if possible."""
-    import contextlib
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def train_params(
-    items: list[AnnotatedTrace], sources: list[str] | None = None, features: list[str] | None = None
-) -> dict[str, Any]:
-    """Learn the embedded attributor's parameters (both w/o G and w/ G) from annotated traces.
-
-    ``features`` restricts the step ranker to a subset of :data:`STEP_FEATURES` (for ablations).
-    """
-    items = [it for it in items if isinstance(it, AnnotatedTrace)]
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        raise ImportError("training the embedded attributor needs numpy: pip install 'agentracer[embedded]'") from None
-    with _single_thread_blas():
-        modes = {"wo_g": _train_mode(items, False, features), "w_g": _train_mode(items, True, features)}
-    return {
-        "format": "agentracer-embedded/2",
-        "model": "listwise-linear step ranker + agent ranker on cross-fitted step mass",
-        "modes": modes,
-        "trained_on": sources or [],
-        "n_traces": len(items),
-    }
-
-
-def rebuild(
-    data: list[str | Path] | None = None,
-    out: str | Path | None = None,
-    framework_data: list[str | Path] | None = None,
-    framework_profile: bool = True,
-    simulated: bool = True,
-) -> Path:
-    """Retrain and write the params: the default profile on ``data`` (default: Who&When Algorithm-Generated
-    in ``../shared/data``); the framework profile on ``data`` plus ``framework_data`` (default: a set
-    generated now with :data:`FRAMEWORK_SET`, which needs the framework extras) plus, if ``simulated``,
-    the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`), unless
-    ``framework_profile`` is false."""
-    from ..formats import load_annotated
-
-    paths = [Path(p) for p in data] if data else [_shared_data() / d for d in _DEFAULT_DATA]
-    items: list[AnnotatedTrace] = []
-    for p in paths:
-        items.extend(load_annotated(p))
-    if not items:
-        raise ValueError(f"no annotated traces found in {', '.join(map(str, paths))}")
-    params = train_params(items, sources=[_display(p) for p in paths])
-    if framework_profile:
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="agentracer-gen-") as tmp:
-            if framework_data:
-                gpaths, gnames = [Path(p) for p in framework_data], [_display(Path(p)) for p in framework_data]
-            else:
-                gpaths, gnames = [_generate_framework_set(Path(tmp))], [_generated_name()]
-            gen: list[AnnotatedTrace] = []
-            for p in gpaths:
-                gen.extend(load_annotated(p))
-            if not gen:
-                raise ValueError(f"no annotated traces found in {', '.join(map(str, gpaths))}")
-            if simulated:
-                gen.extend(_simulated_set())
-                gnames.append(_simulated_name())
-            prof = train_params(items + gen, sources=params["trained_on"] + gnames)
-        params["profiles"] = {"framework": {k: prof[k] for k in ("modes", "trained_on", "n_traces")}}
-    out = Path(out) if out else DEFAULT_PARAMS
-    out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
-    return out
-
-
-def _generated_name() -> str:
-    return "generated: agentracer annotate generate " + " ".join(f"--{k} {v}" for k, v in FRAMEWORK_SET.items())
-
-
-def _simulated_name() -> str:
-    return "simulated: agentracer.samples.simulated.labelled_failures(" + ", ".join(
-        f"{k}={v!r}" for k, v in SIMULATED_SET.items()) + ")"
-
-
-def simulated_set() -> list[AnnotatedTrace]:
-    """The labelled failures of :data:`SIMULATED_SET` that :func:`rebuild` adds to the framework profile
-    (needs the MaAS and LangGraph plugins)."""
-    from ..samples.simulated import labelled_failures
-
-    return labelled_failures(range(*SIMULATED_SET["seeds"]), SIMULATED_SET["n_tasks"], prefix=SIMULATED_SET["prefix"])
-
-
-def _simulated_set() -> list[AnnotatedTrace]:
-    """:func:`simulated_set`, or a :class:`ValueError` that says how to rebuild without it."""
-    try:
-        runs = simulated_set()
-    except Exception as e:  # a plugin missing, or a crash in a simulated run
-        raise ValueError(f"running the simulated pipelines failed ({type(e).__name__}: {e}); pass --no-simulated") from e
-    if not runs:
-        raise ValueError("the simulated pipelines produced no failed run; pass --no-simulated")
-    return runs
-
-
-def _generate_framework_set(tmp: Path) -> Path:
-    """Generate and label :data:`FRAMEWORK_SET` in ``tmp``; the path of its annotations."""
-    import io
-
-    from rich.console import Console
-
-    from ..annotation.cli import generate_cli
-
-    out = tmp / "generated"
-    hint = "pass --framework-data with a generated set, or --no-framework-profile"
-    try:
-        generate_cli(
-            out=out, base_url=None, model=None, ray=False, ray_address=None, build=False,
-            console=Console(file=io.StringIO()), **FRAMEWORK_SET,
-        )
-    except Exception as e:  # typer.Exit after a printed error (a framework extra missing), or a crash
-        raise ValueError(f"generating the framework set failed ({type(e).__name__}: {e}); {hint}") from e
-    ann = out / "annotations.jsonl"
-    if not ann.is_file():
-        raise ValueError(f"generating the framework set produced no annotations; {hint}")
-    return ann
-
-
-def _shared_data() -> Path:
-    from ..testing import shared_data_dir
-
-    return shared_data_dir()
-
-
-def _display(p: Path) -> str:
-    parts = p.resolve().parts
-    if "data" in parts:
-        return "/".join(parts[parts.index("data") :])
-    return str(p)
 
 
 @register("embedded")
@@ -586,45 +275,3 @@ def _factory(arg: str = "", **options: Any) -> EmbeddedAttributor:
     if path:
         att._mode(False)  # read and check an explicit file now, so a bad one fails before any trace
     return att
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m agentracer.attribution.embedded --rebuild [--data DIR ...] [--out PATH]``."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m agentracer.attribution.embedded", description=main.__doc__)
-    ap.add_argument("--rebuild", action="store_true", help="retrain and write the parameter file")
-    ap.add_argument("--data", action="append", help="annotated traces to learn from (repeatable)")
-    ap.add_argument(
-        "--framework-data", action="append",
-        help="generated framework traces for the framework profile (repeatable; default: generate them now)",
-    )
-    ap.add_argument("--no-framework-profile", action="store_true", help="write the default profile only")
-    ap.add_argument(
-        "--no-simulated", action="store_true",
-        help="leave the simulated refinement pipelines' failures out of the framework profile",
-    )
-    ap.add_argument("--out", help=f"where to write (default {DEFAULT_PARAMS.name} next to this module)")
-    args = ap.parse_args(argv)
-    if not args.rebuild:
-        ap.print_help()
-        return 0
-    try:
-        path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile, not args.no_simulated)
-    except (ValueError, ImportError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    p = json.loads(path.read_text(encoding="utf-8"))
-    print(f"wrote {path} ({path.stat().st_size} bytes)")
-    for name, prof in [("default", p), *(p.get("profiles") or {}).items()]:
-        print(f" profile {name}: {prof['n_traces']} traces from {', '.join(prof['trained_on'])}")
-        for mode, m in prof["modes"].items():
-            print(
-                f"  {mode}: step l2={m['step']['l2']} (inner-CV accuracy {m['step']['inner_cv_accuracy']}), "
-                f"agent l2={m['agent']['l2']} (inner-CV accuracy {m['agent']['inner_cv_accuracy']})"
-            )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,10 +19,11 @@ import dataclasses
 from typing import Any
 
 from ..trace import AnnotatedTrace, Attribution, Trace
+from .answer import parse_answer
 from .backends import Generator, build_generator
 from .base import Attributor, register
 from .baselines import _Baseline
-from .prompt import assemble_messages, parse_answer, step_texts
+from .prompt import assemble_messages, step_texts
 
 __all__ = ["Rerank"]
 

@@ -3,38 +3,19 @@
 :func:`build_tiny_qwen3` trains a byte-level BPE tokenizer with ``tokenizers`` on a small corpus of
 attribution-style text, builds a randomly initialised Qwen3 of a few hundred thousand parameters, and
 saves both to a folder that ``transformers``, TRL and vLLM (``head_dim=32``) can load.
+:func:`whowhen_dir` is the Who&When folder the tests and benchmarks read. ``QWEN3_CHAT_TEMPLATE`` (from
+:mod:`agentracer.attribution.chat_template`) and ``shared_data_dir`` (from
+:mod:`agentracer.training.embedded_fit`) are re-exported here for them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..attribution.chat_template import QWEN3_CHAT_TEMPLATE
+from ..training.embedded_fit import shared_data_dir
+
 __all__ = ["QWEN3_CHAT_TEMPLATE", "build_tiny_qwen3", "shared_data_dir", "whowhen_dir"]
-
-# The Qwen3 chat template, reduced to what the tracer needs: roles, generation prompt and the
-# ``enable_thinking`` switch (an empty think block when thinking is off, as Qwen3 does).
-QWEN3_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
-    "{% if enable_thinking is defined and enable_thinking is false %}{{ '<think>\n\n</think>\n\n' }}{% endif %}"
-    "{% endif %}"
-)
-
-def shared_data_dir() -> Path:
-    """The project's benchmark data folder: ``$AGENTRACER_DATA``, else the nearest ``../shared/data`` above
-    this package (the repository's sibling ``shared/``), else ``../shared/data`` relative to the cwd."""
-    import os
-
-    env = os.environ.get("AGENTRACER_DATA")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        cand = parent.parent / "shared" / "data"
-        if cand.is_dir():
-            return cand
-    return Path("../shared/data")
 
 
 def whowhen_dir() -> Path:

@@ -53,7 +53,8 @@ def train_cli(config: Path, console: Any) -> None:
     from rich.table import Table
 
     from ..trace import TraceError
-    from .grpo import ConfigError, load_config, train
+    from .config import ConfigError, load_config
+    from .grpo import train
 
     err = Console(stderr=True)
     try:

@@ -138,7 +138,7 @@ def _parse(text: str) -> tuple[str | None, int | None]:
     normalisation only (no fuzzy matching, which a policy could exploit), and the step range is checked
     by :func:`step_score`, so that an answer with an out-of-range step still counts for its agent.
     """
-    from ..attribution.prompt import parse_answer
+    from ..attribution.answer import parse_answer
 
     if not text:
         return None, None
@@ -184,7 +184,7 @@ def step_score(predicted: int | None, gold: int | None, *, sigma: float = 1.0, n
 def format_score(text: str, *, parsed: bool | None = None) -> float:
     """1.0 for exactly one canonical answer, 0.5 for a readable but non-canonical one, else 0.0.
 
-    ``parsed`` (whether :func:`agentracer.attribution.prompt.parse_answer` could read the answer) is
+    ``parsed`` (whether :func:`agentracer.attribution.answer.parse_answer` could read the answer) is
     computed when not given.
     """
     body = _THINK_RE.sub("", text, count=1) if text else ""

@@ -21,8 +21,9 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
 from ...trace import Attribution, Trace
+from ..answer import parse_answer
 from ..base import register
-from ..prompt import build_messages, parse_answer
+from ..prompt import build_messages
 
 __all__ = [
     "Generator",
@@ -120,7 +121,7 @@ def sampling_defaults(enable_thinking: bool) -> dict[str, Any]:
 class LLMAttributor:
     """Attribution with any :class:`Generator`: build the prompt, generate, parse the answer.
 
-    The answer is parsed with :func:`~agentracer.attribution.prompt.parse_answer` against the trace's agents
+    The answer is parsed with :func:`~agentracer.attribution.answer.parse_answer` against the trace's agents
     and steps; a step that names a nested call (an LLM or tool call) is mapped to its enclosing agent
     step. An unreadable answer gives ``parsed=False``; a failing backend raises ``RuntimeError``.
     """

@@ -1,0 +1,201 @@
+"""Learning the embedded attributor's parameters (numpy): the listwise linear rankers (a conditional logit
+over the steps, or the agents, of one trace), fitted by Newton's method with an L2 strength chosen by an
+inner cross-validation, and :func:`train_params`, which learns both modes (w/o G and w/ G) from annotated
+traces. :meth:`EmbeddedAttributor.fit <agentracer.attribution.embedded.EmbeddedAttributor.fit>` calls it;
+``python -m agentracer.training.embedded_fit --rebuild`` uses it to write the shipped parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..trace import AnnotatedTrace, normalize_agent
+from .features import AGENT_FEATURES, STEP_FEATURES, TraceFeatures, extract, with_step_mass
+
+__all__ = ["train_params"]
+
+_L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)
+
+
+def _examples(items: list[AnnotatedTrace], with_gt: bool) -> list[tuple[TraceFeatures, int, int | None]]:
+    """(features, gold candidate position, gold agent position) for every usable annotated trace."""
+    out = []
+    for it in items:
+        if it.gold is None or it.gold.step is None:
+            continue
+        tr = it.trace
+        feats = extract(tr, tr.ground_truth if with_gt else None)
+        pos = {s.index: k for k, s in enumerate(feats.candidates)}
+        step = it.gold.step
+        if step not in pos:
+            # a gold step nested under an agent step counts as that agent step
+            st = tr.steps[step] if 0 <= step < len(tr.steps) else None
+            while st is not None and st.parent is not None:
+                st = tr.steps[st.parent]
+            if st is None or st.index not in pos:
+                continue
+            step = st.index
+        ga = normalize_agent(it.gold.agent)
+        agent = next((k for k, a in enumerate(feats.agents) if normalize_agent(a) == ga), None)
+        out.append((feats, pos[step], agent))
+    return out
+
+
+def _fit_listwise(xs: list[Any], ys: list[int], l2: float, iters: int = 60) -> Any:
+    """Newton's method on the L2-penalised conditional-logit likelihood; X rows already standardised."""
+    import numpy as np
+
+    X = np.vstack(xs)
+    sizes = np.array([len(x) for x in xs])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    grp = np.repeat(np.arange(len(xs)), sizes)
+    target = np.zeros(len(X))
+    target[starts + np.array(ys)] = 1.0
+    d = X.shape[1]
+    w = np.zeros(d)
+    for _ in range(iters):
+        z = X @ w
+        zmax = np.maximum.reduceat(z, starts)
+        e = np.exp(z - zmax[grp])
+        p = e / np.add.reduceat(e, starts)[grp]
+        g = X.T @ (p - target) + l2 * w
+        s = np.add.reduceat(p[:, None] * X, starts)
+        h = X.T @ (p[:, None] * X) - s.T @ s + l2 * np.eye(d)
+        step = np.linalg.solve(h, g)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return w
+
+
+class _Ranker:
+    """A standardised listwise linear ranker (numpy), fitted with a given L2 strength."""
+
+    def __init__(self, xs: list[Any], ys: list[int], l2: float) -> None:
+        import numpy as np
+
+        a = np.vstack(xs)
+        self.mu = a.mean(0)
+        sd = a.std(0)
+        sd[sd < 1e-9] = 1.0
+        self.sd = sd
+        self.l2 = l2
+        self.w = _fit_listwise([(x - self.mu) / self.sd for x in xs], ys, l2)
+
+    def probs(self, x: Any) -> Any:
+        import numpy as np
+
+        z = ((x - self.mu) / self.sd) @ self.w
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    def export(self, names: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "features": list(names),
+            "mu": [round(float(v), 6) for v in self.mu],
+            "sd": [round(float(v), 6) for v in self.sd],
+            "w": [round(float(v), 6) for v in self.w],
+            "l2": self.l2,
+        }
+
+
+def _folds(n: int, k: int, seed: int) -> list[list[int]]:
+    import random
+
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    k = max(2, min(k, n))
+    return [order[i::k] for i in range(k)]
+
+
+def _choose_l2(xs: list[Any], ys: list[int], folds: list[list[int]]) -> tuple[float, float]:
+    """The L2 strength with the best inner-CV accuracy (ties: the stronger penalty)."""
+    best_l2, best_acc = _L2_GRID[len(_L2_GRID) // 2], -1.0
+    if len(xs) < 10:
+        return best_l2, best_acc
+    for l2 in _L2_GRID:
+        hits = 0
+        for f in folds:
+            test = set(f)
+            tr = [i for i in range(len(xs)) if i not in test]
+            r = _Ranker([xs[i] for i in tr], [ys[i] for i in tr], l2)
+            hits += sum(int(r.probs(xs[i]).argmax()) == ys[i] for i in f)
+        acc = hits / len(xs)
+        if acc >= best_acc - 1e-12:
+            best_l2, best_acc = l2, acc
+    return best_l2, best_acc
+
+
+def _train_mode(
+    items: list[AnnotatedTrace],
+    with_gt: bool,
+    features: list[str] | None = None,
+    inner_folds: int = 5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    import numpy as np
+
+    ex = _examples(items, with_gt)
+    if len(ex) < 2:
+        raise ValueError(f"need at least 2 annotated traces with a usable gold step to train on, got {len(ex)}")
+    names = tuple(features) if features else STEP_FEATURES
+    unknown = [c for c in names if c not in STEP_FEATURES]
+    if unknown:
+        raise ValueError(f"unknown step features: {', '.join(unknown)}")
+    cols = [STEP_FEATURES.index(c) for c in names]
+    xs = [np.asarray(f.step_rows, dtype=float)[:, cols] for f, _, _ in ex]
+    ys = [y for _, y, _ in ex]
+    folds = _folds(len(xs), inner_folds, seed)
+    l2, inner_acc = _choose_l2(xs, ys, folds)
+    step_model = _Ranker(xs, ys, l2)
+    # cross-fitted step probabilities feed the agent model (in-sample ones would be over-confident)
+    cross: list[Any] = [None] * len(xs)
+    for f in folds:
+        test = set(f)
+        tr = [i for i in range(len(xs)) if i not in test]
+        r = _Ranker([xs[i] for i in tr], [ys[i] for i in tr], l2)
+        for i in f:
+            cross[i] = r.probs(xs[i])
+    a_idx = [i for i, (_, _, a) in enumerate(ex) if a is not None]
+    axs = [np.asarray(with_step_mass(ex[i][0], list(cross[i])), dtype=float) for i in a_idx]
+    ays = [ex[i][2] for i in a_idx]
+    a_l2, a_acc = _choose_l2(axs, ays, _folds(len(axs), inner_folds, seed + 1))
+    agent_model = _Ranker(axs, ays, a_l2)
+    return {
+        "step": {**step_model.export(names), "inner_cv_accuracy": round(inner_acc, 4)},
+        "agent": {**agent_model.export(AGENT_FEATURES), "inner_cv_accuracy": round(a_acc, 4)},
+        "n_traces": len(xs),
+    }
+
+
+def _single_thread_blas() -> Any:
+    """Limit BLAS to one thread while training (tiny matrices: threads only add overhead), if possible."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def train_params(
+    items: list[AnnotatedTrace], sources: list[str] | None = None, features: list[str] | None = None
+) -> dict[str, Any]:
+    """Learn the embedded attributor's parameters (both w/o G and w/ G) from annotated traces.
+
+    ``features`` restricts the step ranker to a subset of :data:`STEP_FEATURES` (for ablations).
+    """
+    items = [it for it in items if isinstance(it, AnnotatedTrace)]
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        raise ImportError("training the embedded attributor needs numpy: pip install 'agentracer[embedded]'") from None
+    with _single_thread_blas():
+        modes = {"wo_g": _train_mode(items, False, features), "w_g": _train_mode(items, True, features)}
+    return {
+        "format": "agentracer-embedded/2",
+        "model": "listwise-linear step ranker + agent ranker on cross-fitted step mass",
+        "modes": modes,
+        "trained_on": sources or [],
+        "n_traces": len(items),
+    }
