@@ -24,6 +24,7 @@ from ...trace import Attribution, Trace
 from ..answer import parse_answer
 from ..base import register
 from ..prompt import build_messages
+from .text import strip_special
 
 __all__ = [
     "Generator",
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 # Special tokens some engines leave in decoded text (Qwen family); removed before parsing.
-_SPECIAL = ("<|im_end|>", "<|endoftext|>", "<|im_start|>", "<|eot_id|>", "</s>")
 _CHARS_PER_TOKEN = 3  # conservative for code-heavy logs, used when a backend has no tokenizer
 _INT_OPTIONS = {"max_new_tokens", "top_k", "seed", "max_chars", "batch_size", "context", "retries", "concurrency"}
 _FLOAT_OPTIONS = {"temperature", "top_p", "timeout", "min_p", "backoff"}
@@ -60,13 +60,6 @@ class Generator(Protocol):
     context_tokens: int | None
 
     def generate(self, messages_batch: list[list[dict[str, str]]], **sampling: Any) -> list[str]: ...
-
-
-def strip_special(text: str) -> str:
-    """``text`` without end-of-turn/padding tokens (``<think>`` tags are kept for the parser)."""
-    for tok in _SPECIAL:
-        text = text.replace(tok, "")
-    return text.strip()
 
 
 def split_options(spec: str) -> tuple[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..prompt import render_prompt
-from . import strip_special
+from .text import strip_special
 
 __all__ = ["VLLMGenerator"]
 
