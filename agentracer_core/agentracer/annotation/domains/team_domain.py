@@ -387,7 +387,7 @@ class TeamDomain(Domain):
         return list(task.data.get("vocab", []))
 
     def max_turns(self, task: Task) -> int:
-        return 2 * self.expected_steps(task) + 20
+        return self.expected_steps(task) + 24
 
 
 def run_snippet(code_text: str) -> str:
