@@ -1,6 +1,7 @@
 """The AutoGen driver of the annotation generator's systems (``agentracer_sample(kind="generated")``).
 
-A generated system on AutoGen is a ``SelectorGroupChat`` of ``BaseChatAgent`` participants, one per agent
+Orchestrator-led domains (``web``, ``files``, ``multihop``) run on ``MagenticOneGroupChat`` instead
+(:mod:`.magentic`). Any other generated system on AutoGen is a ``SelectorGroupChat`` of ``BaseChatAgent`` participants, one per agent
 of its domain, a ``selector_func`` routing from the transcript. Each agent asks its own model client (a
 ``ReplayChatCompletionClient`` answering with the run's live turn), which this plugin wraps: it records
 every call and serves recorded ones, so a fork (``agentracer.fork`` on a team factory) runs no live call
@@ -95,6 +96,16 @@ class AutogenDriver(GeneratedDriver):
 
     framework = "autogen"
     plugin_records = True
+
+    def records(self, system: GeneratedSystem) -> bool:
+        """Orchestrator-led domains run on ``MagenticOneGroupChat`` and are recorded by the generator."""
+        return not getattr(system.domain, "orchestrated", False)
+
+    def execute(self, engine: Engine) -> None:
+        """One run of an orchestrator-led domain on AutoGen's real MagenticOne orchestrator (:mod:`.magentic`)."""
+        from .magentic import run_magentic
+
+        run_outside_loop(lambda: run_magentic(engine))
 
     def record(self, system: GeneratedSystem) -> tuple[Any, str | None]:
         engine = Engine(system, None, None, None, record=False)

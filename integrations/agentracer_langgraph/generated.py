@@ -78,7 +78,7 @@ def generated_app(domain: Domain, redactor: Callable[[str], str] | None) -> Any:
     Every node reads the transcript from the state (not from memory), so it works whether a fork
     re-executes the run or resumes it from a checkpoint.
     """
-    key = (domain.name, redactor is None)
+    key = (domain.name, domain.agents, redactor is None)  # agent names vary per task in some domains
     app = _APPS.get(key)
     if app is not None:
         return app

@@ -15,6 +15,8 @@ from __future__ import annotations
 from .base import Domain, Task, Turn, parse_tool_calls, task_id_of
 from .code_domain import CodeDomain, code_of, run_code_tests
 from .math_domain import MathDomain
+from .team_domain import TeamDomain
+from .team_tasks import FilesDomain, MultiHopDomain, WebDomain
 from .tools_domain import ToolsDomain
 
 __all__ = [
@@ -23,7 +25,11 @@ __all__ = [
     "Domain",
     "MathDomain",
     "Task",
+    "TeamDomain",
     "ToolsDomain",
+    "WebDomain",
+    "FilesDomain",
+    "MultiHopDomain",
     "Turn",
     "code_of",
     "get_domain",
@@ -35,11 +41,11 @@ __all__ = [
 
 
 
-DOMAINS: dict[str, Domain] = {d.name: d for d in (MathDomain(), CodeDomain(), ToolsDomain())}
+DOMAINS: dict[str, Domain] = {d.name: d for d in (MathDomain(), CodeDomain(), ToolsDomain(), WebDomain(), FilesDomain(), MultiHopDomain())}
 
 
 def get_domain(name: str) -> Domain:
-    """The domain called ``name`` (``math``, ``code``, ``tools``)."""
+    """The domain called ``name`` (``math``, ``code``, ``tools``, ``web``, ``files``, ``multihop``)."""
     try:
         return DOMAINS[name]
     except KeyError:

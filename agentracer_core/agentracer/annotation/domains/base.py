@@ -87,6 +87,10 @@ class Domain:
     def make_task(self, rng: random.Random, size: int) -> Task:
         raise NotImplementedError
 
+    def bind(self, task: Task) -> Domain:
+        """The domain as one run of ``task`` sees it (per-task agent names, for domains that vary them)."""
+        return self
+
     def next_agent(self, task: Task, transcript: list[Turn]) -> str | None:
         raise NotImplementedError
 

@@ -34,6 +34,10 @@ class GeneratedDriver:
     framework: str = ""
     plugin_records: bool = True
 
+    def records(self, system: GeneratedSystem) -> bool:
+        """Whether this plugin records and forks ``system`` (default: :attr:`plugin_records`)."""
+        return self.plugin_records
+
     def execute(self, engine: Engine) -> None:
         """Run the turns of one self-recorded execution (each turn through ``engine.take_turn``)."""
         raise NotImplementedError(f"{self.framework} generated runs are recorded by its plugin: use record()")

@@ -38,7 +38,9 @@ class ScriptedPolicy:
             return [f] if f else []
         kinds = self.domain.faults.get(agent) or ()
         r = random.Random(f"{self.spec.seed}:{agent}:{nth}")
-        if not kinds or r.random() >= self.spec.fault_rate:
+        weight = getattr(self.domain, "fault_weight", None)
+        rate = self.spec.fault_rate * (weight(self.spec.task, agent) if weight is not None else 1.0)
+        if not kinds or r.random() >= rate:
             return []
         first = r.choice(kinds)
         return [first, *[k for k in kinds if k != first]]

@@ -32,7 +32,7 @@ class GeneratedSystem:
         if spec.framework not in FRAMEWORKS:
             raise ValueError(f"unknown framework {spec.framework!r}; expected one of {', '.join(FRAMEWORKS)}")
         self.spec = spec
-        self.domain = get_domain(spec.domain)
+        self.domain = get_domain(spec.domain).bind(spec.task)
         self.policy: Any = LLMPolicy(spec) if spec.base_url else ScriptedPolicy(self.domain, spec)
         self.trace = trace
         self.tracer_provider = tracer_provider
@@ -99,7 +99,7 @@ class GeneratedSystem:
         plugin forks RolePlaying and Workforce societies, not the generator's loop).
         """
         d = self.driver
-        return d is not None and bool(d.plugin_records)
+        return d is not None and bool(d.records(self))
 
     def oracle(self) -> DomainOracle:
         """The scripted oracle of this task (a correct agent on the same inputs)."""
