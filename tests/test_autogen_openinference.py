@@ -23,6 +23,7 @@ from agentracer.formats.openinference_autogen import (  # noqa: E402
     is_openinference_autogen,
     openinference_autogen_traces,
 )
+from agentracer.formats.messages import marked_answer  # noqa: E402
 from agentracer.formats.otlp_json import parse_otlp_spans, spans_to_otlp_json  # noqa: E402
 
 
@@ -59,7 +60,9 @@ def test_openinference_import_matches_our_recording(build, oi_exporter, tmp_path
     assert set(imported.agents) == set(ours.agents)
     assert len(imported.agent_steps()) == len(ours.agent_steps())
     assert _agent_rows(imported) == _agent_rows(ours)
-    assert imported.final_answer == ours.final_answer
+    # the imported answer is what the last message marks as "FINAL ANSWER:", the whole message is kept
+    assert imported.final_answer == marked_answer(ours.final_answer)
+    assert imported.metadata.get("final_message", imported.final_answer) == ours.final_answer
     ours_tools = [(s.tool_name, s.tool_args, s.tool_result) for s in ours.steps if s.kind == "tool_call"]
     their_tools = [(s.tool_name, s.tool_args, s.tool_result) for s in imported.steps if s.kind == "tool_call"]
     assert their_tools == ours_tools

@@ -46,15 +46,29 @@ def _trace_of(item: Trace | AnnotatedTrace) -> Trace:
     return item.trace if isinstance(item, AnnotatedTrace) else item
 
 
+_OUTCOME_HELP = "Set the outcome of every trace read (failure | success | unknown); imported traces are unknown."
+
+
+def _set_outcome(items: list[Trace | AnnotatedTrace], outcome: str | None) -> None:
+    if outcome is None:
+        return
+    if outcome not in ("failure", "success", "unknown"):
+        _fail(f"--outcome {outcome!r}: expected failure, success or unknown")
+    for item in items:
+        _trace_of(item).outcome = outcome
+
+
 @app.command("import")
 def import_(
     src: Path = typer.Argument(..., help="Who&When JSON, OTLP JSON or JSONL file, or a folder of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Destination .jsonl file."),
+    outcome: str | None = typer.Option(None, "--outcome", help=_OUTCOME_HELP),
 ) -> None:
     """Import traces from any supported format into agentracer JSONL."""
     from .formats import write
 
     items = _read(src)
+    _set_outcome(items, outcome)
     write(items, out, "jsonl")
     console.print(f"imported {len(items)} trace(s) from {src} -> {out}")
 
@@ -65,13 +79,25 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Destination file."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl | otlp | whowhen | json"),
     endpoint: str | None = typer.Option(
-        None, "--endpoint", help="Also send the spans live over OTLP/HTTP, e.g. http://127.0.0.1:4318/v1/traces."
+        None, "--endpoint", help="Also send the spans live over OTLP/HTTP to a running collector, e.g. Phoenix "
+        "(`make phoenix`) at http://127.0.0.1:6006/v1/traces."
+    ),
+    attribute: bool = typer.Option(
+        False, "--attribute", help="With --endpoint: attribute each failed trace and send the attribution as a "
+        "span inside the run's own trace (child of its root span, linked to the decisive step)."
+    ),
+    method: str = typer.Option("embedded", "--method", "-m", help="The attribution method for --attribute."),
+    project: str | None = typer.Option(
+        None, "--project", help="With --endpoint: the project the spans land in (Phoenix's "
+        "openinference.project.name; default: the collector's default project)."
     ),
 ) -> None:
     """Export traces to JSONL, OTLP JSON, Who&When JSON or plain JSON (and optionally over OTLP/HTTP)."""
     from .formats import write
 
     items = _read(src)
+    if (attribute or project) and not endpoint:
+        _fail("--attribute and --project go with --endpoint URL")
     try:
         write(items, out, fmt)
     except (TraceError, ValueError) as e:
@@ -80,8 +106,22 @@ def export(
     if endpoint:
         from .formats.otlp_live import send_otlp
 
-        n = send_otlp([_trace_of(i) for i in items], endpoint)
-        console.print(f"sent {n} span(s) to {endpoint}")
+        traces = [_trace_of(i) for i in items]
+        atts = None
+        if attribute:
+            from .attribution import get_attributor
+
+            try:
+                att_m = get_attributor(method)
+            except (ValueError, ImportError, RuntimeError) as e:
+                _fail(str(e))
+            atts = [att_m.attribute(t) if t.outcome != "success" and t.steps else None for t in traces]
+        try:
+            n = send_otlp(traces, endpoint, attributions=atts, project=project)
+        except (ConnectionError, ImportError) as e:
+            _fail(f"{e}; nothing was sent ({out} is written). Start a collector first, e.g. `make phoenix`.", code=1)
+        sent = sum(a is not None for a in atts or [])
+        console.print(f"sent {n} span(s) to {endpoint}" + (f", {sent} attribution(s) inside their runs" if atts else ""))
 
 
 @app.command()
@@ -129,11 +169,13 @@ def attribute(
     with_gt: bool = typer.Option(False, "--with-gt", help="Give the tracer the ground-truth answer (w/ G)."),
     verify: bool = typer.Option(False, "--verify", help="Confirm or refute the prediction by replay (runnable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the attribution as JSON."),
+    outcome: str | None = typer.Option(None, "--outcome", help=_OUTCOME_HELP),
 ) -> None:
     """Name the responsible agent, the decisive step and a reason for a failed trace."""
     from .attribution import get_attributor
 
     items = _read(src)
+    _set_outcome(items, outcome)
     try:
         att_m = get_attributor(method)
     except (ValueError, ImportError, RuntimeError) as e:
