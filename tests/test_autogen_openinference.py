@@ -18,12 +18,12 @@ pytest.importorskip("openinference.instrumentation.autogen_agentchat")
 import _autogen_systems as S  # noqa: E402
 import agentracer  # noqa: E402
 from agentracer import Recorder, TraceError  # noqa: E402
+from agentracer.formats.messages import marked_answer  # noqa: E402
 from agentracer.formats.openinference_autogen import (  # noqa: E402
     from_openinference_autogen_spans,
     is_openinference_autogen,
     openinference_autogen_traces,
 )
-from agentracer.formats.messages import marked_answer  # noqa: E402
 from agentracer.formats.otlp_json import parse_otlp_spans, spans_to_otlp_json  # noqa: E402
 
 
