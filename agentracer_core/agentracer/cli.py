@@ -102,7 +102,7 @@ def export(
         write(items, out, fmt)
     except (TraceError, ValueError) as e:
         _fail(str(e))
-    console.print(f"wrote {len(items)} trace(s) as {fmt} -> {out}")
+    console.print(f"wrote {len(items)} trace(s) as {fmt} -> {out}", soft_wrap=True)
     if endpoint:
         from .formats.otlp_live import send_otlp
 
@@ -121,7 +121,8 @@ def export(
         except (ConnectionError, ImportError) as e:
             _fail(f"{e}; nothing was sent ({out} is written). Start a collector first, e.g. `make phoenix`.", code=1)
         sent = sum(a is not None for a in atts or [])
-        console.print(f"sent {n} span(s) to {endpoint}" + (f", {sent} attribution(s) inside their runs" if atts else ""))
+        console.print(f"sent {n} span(s) to {endpoint}" + (f", {sent} attribution(s) inside their runs" if atts else ""),
+                      soft_wrap=True)
 
 
 @app.command()
