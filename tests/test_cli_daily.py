@@ -95,3 +95,19 @@ def test_inject_refuses_a_trace_that_did_not_succeed(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "outcome failure" in r.output and "success" in r.output
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_refine_table_keeps_method_names_whole_at_80_columns() -> None:
+    from types import SimpleNamespace
+
+    from agentracer.refinement.outputs import results_table
+    from rich.console import Console
+
+    labels = ["generic reflection", "tracer (embedded)", "tracer (oracle)", "tracer (openai:gpt-4o-mini)"]
+    rs = [SimpleNamespace(label=lb, accuracies=[0.5, 0.55, 0.6, 0.61], eval_accuracies=[0.5, 0.6],
+                          rounds=[SimpleNamespace(accepted=True)] * 4) for lb in labels]
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(results_table({"langgraph": rs}, simulated=True))
+    text = console.export_text()
+    for lb in labels:
+        assert lb in text, text
