@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-all
 
-.PHONY: demo test bench lint venv install clean vllm-test phoenix-test
+.PHONY: demo test bench lint venv install clean vllm-test phoenix phoenix-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: $(STAMP)
 .venv-phoenix/bin/phoenix:
 	$(PY) -m venv .venv-phoenix
 	.venv-phoenix/bin/pip install -q arize-phoenix
+
+# Phoenix on loopback (UI and OTLP/HTTP at http://127.0.0.1:6006), for
+# `agentracer export TRACE -o x.jsonl --endpoint http://127.0.0.1:6006/v1/traces --attribute --project NAME`.
+phoenix: .venv-phoenix/bin/phoenix
+	PHOENIX_HOST=127.0.0.1 PHOENIX_PORT=6006 .venv-phoenix/bin/python tests/phoenix/serve_loopback.py serve
 
 phoenix-test: $(STAMP) .venv-phoenix/bin/phoenix
 	PHOENIX_PYTHON=$(CURDIR)/.venv-phoenix/bin/python $(BIN)/python -m pytest -q tests/test_phoenix_roundtrip.py

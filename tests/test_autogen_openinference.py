@@ -18,6 +18,7 @@ pytest.importorskip("openinference.instrumentation.autogen_agentchat")
 import _autogen_systems as S  # noqa: E402
 import agentracer  # noqa: E402
 from agentracer import Recorder, TraceError  # noqa: E402
+from agentracer.formats.messages import marked_answer  # noqa: E402
 from agentracer.formats.openinference_autogen import (  # noqa: E402
     from_openinference_autogen_spans,
     is_openinference_autogen,
@@ -59,7 +60,9 @@ def test_openinference_import_matches_our_recording(build, oi_exporter, tmp_path
     assert set(imported.agents) == set(ours.agents)
     assert len(imported.agent_steps()) == len(ours.agent_steps())
     assert _agent_rows(imported) == _agent_rows(ours)
-    assert imported.final_answer == ours.final_answer
+    # the imported answer is what the last message marks as "FINAL ANSWER:", the whole message is kept
+    assert imported.final_answer == marked_answer(ours.final_answer)
+    assert imported.metadata.get("final_message", imported.final_answer) == ours.final_answer
     ours_tools = [(s.tool_name, s.tool_args, s.tool_result) for s in ours.steps if s.kind == "tool_call"]
     their_tools = [(s.tool_name, s.tool_args, s.tool_result) for s in imported.steps if s.kind == "tool_call"]
     assert their_tools == ours_tools

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from agentracer import Recorder
@@ -46,14 +47,16 @@ def _host(rec: Recorder, n: int) -> list[int]:
     return out
 
 
-def test_raising_exporter_is_counted_not_raised() -> None:
+def test_raising_exporter_is_counted_not_raised(caplog) -> None:
     tp = tracer_provider(Raising(), interval=0.01)
     rec = Recorder(tracer_provider=tp)
     assert _host(rec, 50) == [i * i for i in range(50)]
     proc = tp.agentracer_processor
     assert proc.force_flush(5000)
     assert proc.stats.failed == 101 and proc.stats.exported == 0
-    tp.shutdown()  # exporter.shutdown raising is logged, not raised
+    with caplog.at_level(logging.WARNING, logger="agentracer.recording.export"):
+        tp.shutdown()  # exporter.shutdown raising is logged (captured here), not raised
+    assert "exporter shutdown failed: also broken" in caplog.text
 
 
 def test_hanging_exporter_never_blocks_host_and_full_queue_drops() -> None:
@@ -73,11 +76,14 @@ def test_hanging_exporter_never_blocks_host_and_full_queue_drops() -> None:
     tp.shutdown()
 
 
-def test_recorder_trace_identical_with_faulty_exporter() -> None:
+def test_recorder_trace_identical_with_faulty_exporter(caplog) -> None:
     base = Recorder()
     a = _host(base, 20)
-    faulty = Recorder(tracer_provider=tracer_provider(Raising(), interval=0.01))
+    tp = tracer_provider(Raising(), interval=0.01)
+    faulty = Recorder(tracer_provider=tp)
     b = _host(faulty, 20)
     assert a == b
     ta, tb = base.last_trace(), faulty.last_trace()
     assert [(s.agent, s.kind, s.content) for s in ta.steps] == [(s.agent, s.kind, s.content) for s in tb.steps]
+    with caplog.at_level(logging.CRITICAL, logger="agentracer.recording.export"):
+        tp.shutdown()  # its expected "exporter shutdown failed" warning stays out of the test log

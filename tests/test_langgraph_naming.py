@@ -94,3 +94,16 @@ def test_single_prebuilt_agent_is_named_after_the_graph() -> None:
     g.invoke({"messages": [HumanMessage("1+1")]})
     tr = agentracer.last_trace()
     assert tr.agents == ["calculator"]
+
+
+def test_instrument_uncompiled_stategraph_says_compile_first() -> None:
+    import agentracer
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    g = StateGraph(MessagesState)
+    g.add_node("a", lambda s: {"messages": []})
+    g.add_edge(START, "a")
+    g.add_edge("a", END)
+    with pytest.raises(TypeError, match=r"call \.compile\(\) first"):
+        agentracer.instrument(g)
+    agentracer.instrument(g.compile())  # the compiled graph is fine

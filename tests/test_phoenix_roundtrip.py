@@ -99,3 +99,47 @@ def test_spans_arrive_in_phoenix(phoenix) -> None:
     att = [s for s in spans if "agentracer.attribution.agent" in s["attributes"]]
     assert att and att[0]["attributes"]["agentracer.attribution.agent"] == "solver"
     assert att[0]["attributes"]["agentracer.attribution.step"] == 2
+
+
+def _phoenix_spans(url: str, env: dict, project: str, at_least: int) -> list[dict]:
+    spans: list[dict] = []
+    for _ in range(60):
+        out = subprocess.run([str(PHOENIX_PY), str(ROOT / "tests/phoenix/read_spans.py"), url, project],
+                             capture_output=True, text=True, env=env, timeout=60)
+        spans = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        if len(spans) >= at_least:
+            break
+        time.sleep(0.5)
+    return spans
+
+
+def test_cli_export_attribute_lands_in_the_runs_trace(phoenix, tmp_path: Path) -> None:
+    """An imported OpenInference trace sent by `agentracer export --endpoint --attribute --project`:
+    LLM and TOOL kinds, parent-child links and session.id arrive, and the attribution is in the run's trace."""
+    from agentracer.cli import app
+    from agentracer.formats import read
+    from typer.testing import CliRunner
+
+    url, env = phoenix
+    src = ROOT / "tests/data/openinference/lg_supervisor.json"
+    (tr,) = read(src)
+    r = CliRunner().invoke(app, ["export", str(src), "-o", str(tmp_path / "t.jsonl"), "--endpoint",
+                                 url + "/v1/traces", "--attribute", "--project", "cli-export"])
+    assert r.exit_code == 0, r.output
+    spans = _phoenix_spans(url, env, "cli-export", len(tr.steps) + 2)
+    assert len(spans) == len(tr.steps) + 2
+
+    def tid(s: dict) -> str:
+        return s["context"]["trace_id"]
+
+    def kind(s: dict) -> str:
+        return s.get("span_kind") or s["attributes"].get("openinference.span.kind")
+
+    by_id = {s["context"]["span_id"]: s for s in spans}
+    root = next(s for s in spans if not s.get("parent_id"))
+    (att,) = [s for s in spans if s["name"].startswith("attribute_failure ")]
+    assert tid(att) == tid(root) and att["parent_id"] == root["context"]["span_id"]
+    assert {"LLM", "TOOL", "AGENT"} <= {kind(s) for s in spans}
+    tool = next(s for s in spans if s["name"] == "execute_tool population")
+    assert by_id[tool["parent_id"]]["attributes"]["gen_ai.agent.name"] == "researcher"
+    assert {s["attributes"].get("session.id") for s in spans if s is not root} == {tr.run_id}

@@ -46,15 +46,29 @@ def _trace_of(item: Trace | AnnotatedTrace) -> Trace:
     return item.trace if isinstance(item, AnnotatedTrace) else item
 
 
+_OUTCOME_HELP = "Set the outcome of every trace read (failure | success | unknown); imported traces are unknown."
+
+
+def _set_outcome(items: list[Trace | AnnotatedTrace], outcome: str | None) -> None:
+    if outcome is None:
+        return
+    if outcome not in ("failure", "success", "unknown"):
+        _fail(f"--outcome {outcome!r}: expected failure, success or unknown")
+    for item in items:
+        _trace_of(item).outcome = outcome
+
+
 @app.command("import")
 def import_(
     src: Path = typer.Argument(..., help="Who&When JSON, OTLP JSON or JSONL file, or a folder of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Destination .jsonl file."),
+    outcome: str | None = typer.Option(None, "--outcome", help=_OUTCOME_HELP),
 ) -> None:
     """Import traces from any supported format into agentracer JSONL."""
     from .formats import write
 
     items = _read(src)
+    _set_outcome(items, outcome)
     write(items, out, "jsonl")
     console.print(f"imported {len(items)} trace(s) from {src} -> {out}")
 
@@ -65,47 +79,115 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Destination file."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl | otlp | whowhen | json"),
     endpoint: str | None = typer.Option(
-        None, "--endpoint", help="Also send the spans live over OTLP/HTTP, e.g. http://127.0.0.1:4318/v1/traces."
+        None, "--endpoint", help="Also send the spans live over OTLP/HTTP to a running collector, e.g. Phoenix "
+        "(`make phoenix`) at http://127.0.0.1:6006/v1/traces."
+    ),
+    attribute: bool = typer.Option(
+        False, "--attribute", help="With --endpoint: attribute each failed trace and send the attribution as a "
+        "span inside the run's own trace (child of its root span, linked to the decisive step)."
+    ),
+    method: str = typer.Option("embedded", "--method", "-m", help="The attribution method for --attribute."),
+    project: str | None = typer.Option(
+        None, "--project", help="With --endpoint: the project the spans land in (Phoenix's "
+        "openinference.project.name; default: the collector's default project)."
     ),
 ) -> None:
     """Export traces to JSONL, OTLP JSON, Who&When JSON or plain JSON (and optionally over OTLP/HTTP)."""
     from .formats import write
 
     items = _read(src)
+    if (attribute or project) and not endpoint:
+        _fail("--attribute and --project go with --endpoint URL")
     try:
         write(items, out, fmt)
     except (TraceError, ValueError) as e:
         _fail(str(e))
-    console.print(f"wrote {len(items)} trace(s) as {fmt} -> {out}")
+    console.print(f"wrote {len(items)} trace(s) as {fmt} -> {out}", soft_wrap=True)
     if endpoint:
         from .formats.otlp_live import send_otlp
 
-        n = send_otlp([_trace_of(i) for i in items], endpoint)
-        console.print(f"sent {n} span(s) to {endpoint}")
+        traces = [_trace_of(i) for i in items]
+        atts = None
+        if attribute:
+            from .attribution import get_attributor
+
+            try:
+                att_m = get_attributor(method)
+            except (ValueError, ImportError, RuntimeError) as e:
+                _fail(str(e))
+            atts = [att_m.attribute(t) if t.outcome != "success" and t.steps else None for t in traces]
+        try:
+            n = send_otlp(traces, endpoint, attributions=atts, project=project)
+        except (ConnectionError, ImportError) as e:
+            _fail(f"{e}; nothing was sent ({out} is written). Start a collector first, e.g. `make phoenix`.", code=1)
+        sent = sum(a is not None for a in atts or [])
+        console.print(f"sent {n} span(s) to {endpoint}" + (f", {sent} attribution(s) inside their runs" if atts else ""),
+                      soft_wrap=True)
+
+
+def _pick(items: list[Trace | AnnotatedTrace], src: Path, index: int) -> Trace | AnnotatedTrace:
+    if not 0 <= index < len(items):
+        _fail(f"{src}: has {len(items)} trace(s); --index {index} is out of range (0..{len(items) - 1})")
+    return items[index]
+
+
+def _step_range(spec: str | None, limit: int, total: int) -> range:
+    if spec is None:
+        return range(0, min(total, limit) if limit > 0 else total)
+    a, sep, b = spec.partition(":")
+    try:
+        lo = int(a) if a.strip() else 0
+        hi = int(b) if b.strip() else total
+    except ValueError:
+        _fail(f"--steps {spec!r}: expected A:B (e.g. 0:50, 100:, :20)")
+    if not sep:
+        hi = lo + 1
+    lo, hi = max(0, lo), min(total, hi)
+    if limit > 0:
+        hi = min(hi, lo + limit)
+    return range(lo, max(lo, hi))
 
 
 @app.command()
 def show(
     src: Path = typer.Argument(..., help="A trace file."),
     width: int = typer.Option(100, help="Characters of content shown per step."),
-    index: int = typer.Option(0, help="Which trace of the file."),
+    index: int = typer.Option(0, "--index", "-i", help="Which trace of the file (0 = the first)."),
+    steps: str | None = typer.Option(None, "--steps", help="Steps A:B to list (B excluded; 'A:' to the end)."),
+    limit: int = typer.Option(50, "--limit", "-n", help="At most this many steps per page; 0 = no limit."),
 ) -> None:
-    """Print the steps of a trace as a table."""
+    """Print a trace's summary (steps per agent and kind) and one page of its steps as a table."""
+    from collections import Counter
+
     items = _read(src)
-    if not 0 <= index < len(items):
-        _fail(f"{src}: has {len(items)} trace(s); --index {index} is out of range")
-    item = items[index]
+    item = _pick(items, src, index)
     tr = _trace_of(item)
     gold = item.gold if isinstance(item, AnnotatedTrace) else None
-    t = Table(title=f"{tr.run_id} · {tr.framework} · {tr.outcome} · {len(tr.steps)} steps")
+    n = len(tr.steps)
+    console.print(f"[bold]trace {index + 1} of {len(items)}[/] · {tr.run_id} · {tr.framework} · {tr.outcome} · "
+                  f"{n} steps", soft_wrap=True, highlight=False)
+    per_agent: dict[str, Counter[str]] = {}
+    for s in tr.steps:
+        per_agent.setdefault(s.agent, Counter())[s.kind] += 1
+    for agent, kinds in per_agent.items():
+        console.print(f"  {agent}: {sum(kinds.values())} (" + ", ".join(f"{k} {c}" for k, c in kinds.most_common())
+                      + ")", soft_wrap=True, highlight=False)
+    rows = _step_range(steps, limit, n)
+    t = Table(title=f"steps {rows.start}..{max(rows.start, rows.stop - 1)} of {n}" if n else "no steps")
     for col in ("step", "agent", "kind", "content"):
         t.add_column(col, overflow="fold" if col == "content" else "ellipsis")
-    for s in tr.steps:
+    for i in rows:
+        s = tr.steps[i]
         mark = " ★" if gold is not None and gold.step == s.index else ""
         text = (s.content or (json.dumps(s.tool_args) if s.tool_args is not None else "")).replace("\n", " ")
         indent = "  " if s.parent is not None else ""
         t.add_row(f"{s.index}{mark}", indent + s.agent, s.kind, text[:width])
     console.print(t)
+    if rows.stop < n:
+        nxt = f"{rows.stop}:{rows.stop + limit}" if limit > 0 else f"{rows.stop}:"
+        console.print(f"next page: agentracer show {src} --index {index} --steps {nxt}", soft_wrap=True, highlight=False)
+    if tr.final_answer is not None:
+        console.print(f"[bold]final answer:[/] {tr.final_answer[:300]}", soft_wrap=True, highlight=False)
     if tr.task:
         console.print(f"[bold]task:[/] {tr.task[:300]}")
     if gold is not None:
@@ -129,11 +211,13 @@ def attribute(
     with_gt: bool = typer.Option(False, "--with-gt", help="Give the tracer the ground-truth answer (w/ G)."),
     verify: bool = typer.Option(False, "--verify", help="Confirm or refute the prediction by replay (runnable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the attribution as JSON."),
+    outcome: str | None = typer.Option(None, "--outcome", help=_OUTCOME_HELP),
 ) -> None:
     """Name the responsible agent, the decisive step and a reason for a failed trace."""
     from .attribution import get_attributor
 
     items = _read(src)
+    _set_outcome(items, outcome)
     try:
         att_m = get_attributor(method)
     except (ValueError, ImportError, RuntimeError) as e:
@@ -164,7 +248,7 @@ def attribute(
 @app.command("eval")
 def eval_(
     src: Path = typer.Argument(..., help="A folder or file of annotated traces (e.g. Who&When)."),
-    method: str = typer.Option("embedded", "--method", "-m"),
+    method: str = typer.Option("embedded", "--method", "-m", help="The attribution method to score (see `attribute`)."),
     with_gt: bool = typer.Option(False, "--with-gt", help="w/ G: give the ground truth to the tracer."),
     folds: int = typer.Option(
         5, "--folds", "-k", help="K for cross-validation of methods that learn; 0 = use the shipped parameters."
@@ -179,13 +263,18 @@ def eval_(
     run_eval_cli(src, method=method, with_gt=with_gt, folds=folds, seeds=seeds, out=out, train=train, console=console)
 
 
+# agentracer.annotation.inject.FAULTS, spelled out so that `--help` imports nothing heavy (a test keeps them equal)
+_FAULT_NAMES = ("wrong_return_value", "inverted_condition", "off_by_one", "wrong_tool_argument", "dropped_constraint",
+                "fabricated_fact", "wrong_handoff")
+
+
 @app.command()
 def inject(
-    src: Path = typer.Argument(..., help="A successful trace."),
-    fault: str = typer.Option(..., "--fault", help="Fault type (see `agentracer inject --help`)."),
+    src: Path = typer.Argument(..., help="A successful trace (outcome success); others are refused."),
+    fault: str = typer.Option(..., "--fault", help="Fault type: " + ", ".join(_FAULT_NAMES) + "."),
     step: int = typer.Option(..., "--step", help="Step to corrupt."),
-    out: Path | None = typer.Option(None, "--out", "-o"),
-    seed: int = typer.Option(0, "--seed"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the labelled sample here (JSONL)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the mutation."),
 ) -> None:
     """Corrupt one step of a trace with a programmatic fault; the step becomes the label."""
     from .annotation.cli import inject_cli
@@ -197,7 +286,7 @@ def inject(
 def annotate_replay(
     src: Path = typer.Argument(..., help="A failed trace recorded from a runnable system."),
     strategy: str = typer.Option("bisect", "--strategy", help="linear | bisect | prior"),
-    out: Path | None = typer.Option(None, "--out", "-o"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the labelled trace here (JSONL)."),
     method: str = typer.Option("embedded", "--method", "-m", help="The attributor whose ranking guides 'prior'."),
 ) -> None:
     """Find the decisive step by counterfactual replay."""
@@ -208,15 +297,15 @@ def annotate_replay(
 
 @annotate_app.command("generate")
 def annotate_generate(
-    framework: str = typer.Option("langgraph", "--framework", "-f"),
-    domain: str = typer.Option("math", "--domain", "-d"),
-    n: int = typer.Option(100, "--n"),
-    out: Path = typer.Option(Path("runs/generated"), "--out", "-o"),
-    seed: int = typer.Option(0, "--seed"),
+    framework: str = typer.Option("langgraph", "--framework", "-f", help="Framework(s): a comma list or 'all'."),
+    domain: str = typer.Option("math", "--domain", "-d", help="Task domain(s): a comma list or 'all'."),
+    n: int = typer.Option(100, "--n", help="Runs per (framework, domain)."),
+    out: Path = typer.Option(Path("runs/generated"), "--out", "-o", help="Output folder (appended to; resumable)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of tasks, faults and simulated agents."),
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint for real LLM agents."),
-    model: str | None = typer.Option(None, "--model"),
+    model: str | None = typer.Option(None, "--model", help="Model name at --base-url."),
     ray: bool = typer.Option(False, "--ray", help="Run replays on a local Ray."),
-    ray_address: str | None = typer.Option(None, "--ray-address"),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Address of a running Ray cluster."),
     strategy: str = typer.Option("bisect", "--strategy", help="Replay strategy for failed runs: linear | bisect | prior."),
     size: int | None = typer.Option(None, "--size", help="Agent steps per run (default: a domain-specific mix)."),
 ) -> None:
@@ -244,26 +333,28 @@ def train(config: Path = typer.Option(..., "--config", "-c", help="A recipe YAML
 @app.command()
 def report(
     src: Path = typer.Argument(..., help="A trace file."),
-    out: Path = typer.Option(Path("report.html"), "--out", "-o"),
-    method: str = typer.Option("embedded", "--method", "-m"),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Destination HTML file."),
+    method: str = typer.Option("embedded", "--method", "-m", help="The attribution method whose verdict it shows."),
+    index: int = typer.Option(0, "--index", "-i", help="Which trace of the file (0 = the first)."),
 ) -> None:
     """Write a self-contained HTML report: timeline per agent, decisive step highlighted."""
     from .report import write_report
 
     items = _read(src)
-    path = write_report(items[0], out, method=method)
-    console.print(f"report -> {path}")
+    item = _pick(items, src, index)
+    path = write_report(item, out, method=method)
+    console.print(f"report -> {path} (trace {index + 1} of {len(items)})", soft_wrap=True)
 
 
 @app.command()
 def refine(
     demo: bool = typer.Option(False, "--demo", help="Offline demo with simulated agents."),
-    rounds: int = typer.Option(3, "--rounds"),
-    out: Path = typer.Option(Path("runs/refine"), "--out", "-o"),
+    rounds: int = typer.Option(3, "--rounds", help="Refinement rounds."),
+    out: Path = typer.Option(Path("runs/refine"), "--out", "-o", help="Output folder for runs and the results table."),
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint for real LLM agents."),
-    model: str | None = typer.Option(None, "--model"),
+    model: str | None = typer.Option(None, "--model", help="Model name at --base-url."),
     framework: str = typer.Option("auto", "--framework", help="maas | langgraph | maas,langgraph | auto (both)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Random seed of tasks and simulated agents."),
     tasks: Path | None = typer.Option(None, "--tasks", help="JSONL of {question, answer} (default: generated)."),
     n_tasks: int = typer.Option(40, "--n-tasks", help="Generated tasks (and as many held-out ones)."),
     tracer: list[str] = typer.Option([], "--tracer", help="Extra attribution backends, e.g. openai:MODEL@URL."),

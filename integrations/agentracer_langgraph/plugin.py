@@ -6,12 +6,15 @@ from typing import Any
 
 from agentracer.hooks import hookimpl
 
-from .detect import is_langgraph
+from .detect import is_langgraph, is_uncompiled_graph
 
 
 @hookimpl
 def agentracer_wrap(system: Any, recorder: Any) -> Any:
     """Record ``system``'s runs if it is a compiled LangGraph graph (in place; the same object is returned)."""
+    if is_uncompiled_graph(system):
+        raise TypeError("agentracer.instrument: this LangGraph StateGraph is not compiled; call .compile() first "
+                        "and instrument the compiled graph (graph = builder.compile(); agentracer.instrument(graph))")
     if not is_langgraph(system):
         return None
     from .instrument import instrument_graph

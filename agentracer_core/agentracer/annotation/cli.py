@@ -57,6 +57,9 @@ def inject_cli(src: Path, *, fault: str, step: int, out: Path | None, seed: int,
     if fault not in FAULTS:
         _fail(console, f"unknown fault {fault!r}; expected one of {', '.join(FAULTS)}")
     trace = _traces(src, console)[0]
+    if trace.outcome != "success":
+        _fail(console, f"{src}: run {trace.run_id} has outcome {trace.outcome}; inject needs a successful run "
+                       "(a fault injected into a run that did not succeed gives a wrongly labelled sample)")
     try:
         system = GeneratedSystem.from_trace(trace)
     except TraceError:

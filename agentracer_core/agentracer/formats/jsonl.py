@@ -67,6 +67,9 @@ def parse_jsonl(raw: str, name: str = "<jsonl>") -> list[Trace | AnnotatedTrace]
             obj = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as e:
             if i == last:  # a truncated last line: the writer died mid-line; keep what came before
+                if not out and not streams:
+                    at = sum(len(ln.encode("utf-8")) + 1 for ln in lines[:i]) + len(line.encode("utf-8"))
+                    raise TraceError(f"truncated: line {i + 1}, its only record, is cut at byte {at}", file=name) from None
                 break
             raise TraceError(f"line {i + 1}: malformed JSON ({e})", file=name) from None
         if not isinstance(obj, dict):
@@ -116,7 +119,7 @@ def parse_jsonl(raw: str, name: str = "<jsonl>") -> list[Trace | AnnotatedTrace]
                 s.metadata.setdefault("original_index", s.index)
                 s.index = remap[s.index]
                 s.parent = remap.get(s.parent) if s.parent is not None else None
-        d["steps"] = [s.to_dict() for s in steps]
+        d["steps"] = []  # the parsed steps go in directly below (no dict round trip: linear and cheap)
         end = st["end"]
         if end is None:
             d.setdefault("metadata", {})
@@ -128,7 +131,12 @@ def parse_jsonl(raw: str, name: str = "<jsonl>") -> list[Trace | AnnotatedTrace]
             if isinstance(end.get("metadata"), dict):
                 d["metadata"] = end["metadata"]
         try:
-            result.append(Trace.from_dict(d))
+            tr = Trace.from_dict(d)
+            tr.steps = steps
+            for s in steps:
+                if s.agent and s.agent not in tr.agents:
+                    tr.agents.append(s.agent)
+            result.append(tr.validate())
         except TraceError as e:
             raise e.with_file(name) from None
     return result

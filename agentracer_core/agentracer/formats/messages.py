@@ -12,6 +12,7 @@ output reads as the same step text whether it was recorded live or imported from
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,8 @@ __all__ = [
     "ROLES",
     "canonical_messages",
     "final_answer_text",
+    "is_handoff_text",
+    "marked_answer",
     "message_fields",
     "output_text",
     "render_message",
@@ -288,3 +291,36 @@ def final_answer_text(value: Any) -> str | None:
                 return value[key]
     text = output_text(value)
     return text or None
+
+
+# "Final answer: 381", "FINAL ANSWER: 41. TERMINATE", "**Final Answer:** 7" (the last one marked wins)
+_MARKED = re.compile(r"final\s+answer\s*\**\s*[:：]\s*\**\s*(.+)", re.IGNORECASE)
+_TRAILER = re.compile(r"(\s*\bTERMINATE\b\s*|\s*\**\s*)$")
+# what langgraph-supervisor (and hand-written handoff tools) add when an agent hands control over
+_HANDOFF_LINE = re.compile(
+    r"^(Transferring back to \S+|Successfully transferred (back )?to \S+|transfer_(back_)?to_\w+\(.*\))$"
+)
+
+
+def marked_answer(text: str | None) -> str | None:
+    """The answer a message marks with "Final answer:" (the last such mark, one line, without a trailing
+    ``TERMINATE`` or full stop), or ``text`` itself when nothing is marked."""
+    if not text:
+        return text
+    found = None
+    for line in text.splitlines():
+        m = _MARKED.search(line)
+        if m:
+            found = m.group(1)
+    if found is None:
+        return text
+    ans = _TRAILER.sub("", found.strip()).strip()
+    ans = ans[:-1].rstrip() if ans.endswith(".") and not ans[:-1].rstrip().endswith(".") else ans
+    return ans or text
+
+
+def is_handoff_text(text: str | None) -> bool:
+    """Whether a step's text is only handoff bookkeeping (``Transferring back to supervisor`` and the
+    ``transfer_back_to_supervisor({})`` call), not something the agent said about the task."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    return bool(lines) and all(_HANDOFF_LINE.match(ln) for ln in lines)

@@ -22,6 +22,8 @@ from .messages import (
     ROLES,
     canonical_messages,
     final_answer_text,
+    is_handoff_text,
+    marked_answer,
     message_fields,
     output_text,
     render_message,
@@ -271,12 +273,17 @@ def _build(spans: list[dict[str, Any]], name: str) -> Trace:
     steps.sort(key=lambda t: int(t[0].get("start") or 0))
 
     session = ra.get("session.id") or ra.get("gen_ai.conversation.id")
+    last_message = final_answer_text(_json_attr(ra, "output.value"))
+    md: dict[str, Any] = {"source": "openinference", "trace_id": root.get("trace_id"), "root_span": graph_name}
+    final = marked_answer(last_message)
+    if final != last_message:
+        md["final_message"] = last_message
     trace = Trace(
         run_id=str(session or root.get("trace_id") or "run"),
         task=task_text(_json_attr(ra, "input.value")),
         framework=_framework(spans, graph_name),
-        final_answer=final_answer_text(_json_attr(ra, "output.value")),
-        metadata={"source": "openinference", "trace_id": root.get("trace_id"), "root_span": graph_name},
+        final_answer=final,
+        metadata=md,
     )
     for s, agent, kids in steps:
         a = s.get("attributes") or {}
@@ -284,7 +291,7 @@ def _build(spans: list[dict[str, Any]], name: str) -> Trace:
             Step(
                 index=0,
                 agent=agent,
-                content=output_text(_json_attr(a, "output.value")),
+                content=_step_text(output_text(_json_attr(a, "output.value")), kids),
                 started=_ns(s.get("start")),
                 ended=_ns(s.get("end")),
                 span_id=s["span_id"],
@@ -327,6 +334,16 @@ def _build(spans: list[dict[str, Any]], name: str) -> Trace:
                          span_id=c["span_id"])
                 )
     return trace.validate()
+
+
+def _step_text(output: str, kids: list[Mapping[str, Any]]) -> str:
+    """What an agent step said: its node's output, unless that is empty or only handoff bookkeeping (a
+    langgraph-supervisor worker's output ends with an added "Transferring back to supervisor" message that
+    no model wrote): then the last answer of its own LLM calls."""
+    if output and not is_handoff_text(output):
+        return output
+    said = [t for t in (_llm_text(c.get("attributes") or {}) for c in kids if _kind(c.get("attributes") or {}) == "LLM") if t]
+    return said[-1] if said else output
 
 
 def _step_meta(s: Mapping[str, Any], a: Mapping[str, Any], meta: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from ..trace import Step, Trace, TraceError
+from .messages import marked_answer
 from .openinference import json_value as _json
 from .otlp_json import parse_otlp_spans, spans_to_otlp_json
 
@@ -177,20 +178,24 @@ def _one_run(run: Mapping[str, Any] | None, group: list[Mapping[str, Any]], name
             final = _text(m.get("content"))
             break
     team = str((run or {}).get("name") or "")
+    trace_id = (run or group[0]).get("trace_id")
     tr = Trace(
-        run_id=str(ra.get("session.id") or ra.get("team_id") or (run or group[0]).get("trace_id") or "run"),
+        run_id=str(ra.get("session.id") or trace_id or ra.get("team_id") or "run"),
         task=_task(ra.get("input.value")),
         framework="autogen",
         agents=list(participants),
-        final_answer=final,
+        final_answer=marked_answer(final),
         metadata={
             "source": "openinference",
             "instrumentor": SCOPE,
-            "trace_id": (run or group[0]).get("trace_id"),
+            "trace_id": trace_id,
             "team": team[: -len(_RUN_SUFFIX)] if team.endswith(_RUN_SUFFIX) else team or None,
+            "team_id": ra.get("team_id"),
             "stop_reason": out.get("stop_reason") if isinstance(out, Mapping) else None,
         },
     )
+    if final != tr.final_answer:
+        tr.metadata["final_message"] = final
     for agent, span, msg in plan:
         md: dict[str, Any] = {}
         if span is not None:

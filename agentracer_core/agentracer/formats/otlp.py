@@ -87,17 +87,22 @@ def _from_otlp_json(d: Mapping[str, Any], name: str) -> list[Trace | AnnotatedTr
     for s in spans:
         groups.setdefault(s["trace_id"], []).append(s)
     out: list[Trace | AnnotatedTrace] = []
+    empty = 0
     for tid, group in groups.items():
         ours = is_agentracer_spans(group)
         if ours and any("agentracer.step.content" in s["attributes"] for s in group):
             out.append(spans_to_trace(group, name))
             continue
         if is_openinference_autogen(group):
-            out.extend(openinference_autogen_traces(group, name=name))
-            continue
-        if not is_openinference(group) and not ours:
+            imported = openinference_autogen_traces(group, name=name)
+        elif not is_openinference(group) and not ours:
             raise TraceError(f"trace {tid}: spans carry neither agentracer, OpenInference nor GenAI attributes", file=name)
-        out.append(from_openinference_spans(group, name=name))
+        else:
+            imported = [from_openinference_spans(group, name=name)]
+        # spans with no agent step (AutoGen's `create_agent` spans, each in a trace id of its own) are no run
+        kept = [t for t in imported if t.steps]
+        empty += len(imported) - len(kept)
+        out.extend(kept)
     if not out:
-        raise TraceError("holds no spans", file=name)
+        raise TraceError("holds spans but no agent step" if empty else "holds no spans", file=name)
     return out

@@ -109,11 +109,13 @@ def to_whowhen(item: Trace | AnnotatedTrace) -> dict[str, Any]:
     if isinstance(src, dict):
         out = copy.deepcopy(src)
     else:
+        # an unknown outcome stays unknown (null), a missing ground truth stays missing (null): neither
+        # becomes a claim (false / "") that would re-import as a failure with an empty answer
         out = {
-            "is_correct": trace.outcome == "success",
+            "is_correct": {"success": True, "failure": False}.get(trace.outcome),
             "question": trace.task,
             "question_ID": trace.run_id,
-            "ground_truth": trace.ground_truth or "",
+            "ground_truth": trace.ground_truth,
         }
     hist = []
     top = trace.agent_steps()

@@ -16,7 +16,7 @@ from typing import Any
 
 from .spans import _otel, _tracer_of
 
-__all__ = ["BoundedBatchProcessor", "ExportStats", "tracer_provider"]
+__all__ = ["BoundedBatchProcessor", "ExportStats", "attribution_attributes", "attribution_span", "tracer_provider"]
 
 log = logging.getLogger("agentracer.recording.export")
 
@@ -168,13 +168,9 @@ def tracer_provider(
     return provider
 
 
-def attribution_span(trace: Any, attribution: Any, *, tracer_provider: Any = None) -> None:
-    """Emit the attribution of ``trace`` as a span of its own (``agentracer.attribution.*`` keys).
-
-    Name ``attribute_failure {agent}``, OpenInference kind EVALUATOR, same ``session.id`` and
-    ``gen_ai.conversation.id`` as the run, so Phoenix/Langfuse show it beside the run's spans.
-    """
-    tracer = _tracer_of(tracer_provider or _otel().get_tracer_provider())
+def attribution_attributes(trace: Any, attribution: Any) -> dict[str, Any]:
+    """The span attributes of an attribution (``agentracer.attribution.*``, OpenInference kind EVALUATOR,
+    the run's ``session.id``): shared by :func:`attribution_span` and the CLI's ``export --attribute``."""
     attrs: dict[str, Any] = {
         "openinference.span.kind": "EVALUATOR",
         "session.id": trace.run_id,
@@ -185,8 +181,22 @@ def attribution_span(trace: Any, attribution: Any, *, tracer_provider: Any = Non
         "agentracer.attribution.reason": attribution.reason or "",
         "agentracer.attribution.method": attribution.method or "",
         "agentracer.attribution.parsed": bool(attribution.parsed),
+        "output.value": f"agent {attribution.agent or '?'}, step {attribution.step}: {attribution.reason or ''}",
     }
     if attribution.confidence is not None:
         attrs["agentracer.attribution.confidence"] = float(attribution.confidence)
+    return attrs
+
+
+def attribution_span(trace: Any, attribution: Any, *, tracer_provider: Any = None) -> None:
+    """Emit the attribution of ``trace`` as a span of its own (``agentracer.attribution.*`` keys).
+
+    Name ``attribute_failure {agent}``, OpenInference kind EVALUATOR, same ``session.id`` and
+    ``gen_ai.conversation.id`` as the run, so Phoenix/Langfuse show it beside the run's spans. (A trace
+    file sent with ``agentracer export --endpoint URL --attribute`` gets the span inside the run's own
+    trace instead: :func:`agentracer.formats.otlp_live.send_otlp`.)
+    """
+    tracer = _tracer_of(tracer_provider or _otel().get_tracer_provider())
+    attrs = attribution_attributes(trace, attribution)
     span = tracer.start_span(f"attribute_failure {attribution.agent or 'unknown'}", attributes=attrs)
     span.end()

@@ -93,13 +93,14 @@ def results_table(results: dict[str, list[RefineResult]], *, simulated: bool) ->
     rounds = max((len(r.rounds) for rs in results.values() for r in rs), default=1)
     title = "refine: accuracy per round" + (" (SIMULATED AGENTS)" if simulated else "")
     t = Table(title=title)
-    t.add_column("system")
-    t.add_column("method")
+    # system and method names stay whole (no_wrap, min width = the longest); the figure columns wrap instead
+    t.add_column("system", no_wrap=True, min_width=max((len(k) for k in results), default=6))
+    t.add_column("method", no_wrap=True, min_width=max((len(r.label) for rs in results.values() for r in rs), default=6))
     for i in range(rounds):
         t.add_column(f"r{i}", justify="right")
-    t.add_column("Δ r0→last", justify="right")
-    t.add_column("held-out r0→last", justify="right")
-    t.add_column("rolled back", justify="right")
+    t.add_column("Δ r0→last", justify="right", overflow="fold")
+    t.add_column("held-out r0→last", justify="right", overflow="fold")
+    t.add_column("rolled back", justify="right", overflow="fold")
     for sysname, rs in results.items():
         for r in rs:
             accs = [f"{100 * a:.1f}" for a in r.accuracies] + [""] * (rounds - len(r.rounds))

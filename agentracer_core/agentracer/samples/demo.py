@@ -139,5 +139,6 @@ def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
     console.print(f"  scripted fault: agent {DEMO_FAULT}, step {fault_step} → attribution {'matches' if hit else 'differs'}")
     console.print(f"[bold]trace files:[/] JSONL {jsonl}  ·  OTLP JSON {otlp}")
     console.print(f"  next: agentracer show {jsonl}  ·  agentracer attribute {otlp}  ·  "
-                  f"agentracer export {jsonl} -f otlp -o x.json --endpoint http://127.0.0.1:4318/v1/traces")
+                  f"with a collector running (`make phoenix`): agentracer export {jsonl} -f otlp -o x.json "
+                  "--endpoint http://127.0.0.1:6006/v1/traces --attribute")
     return {"trace": trace, "attribution": att, "jsonl": jsonl, "otlp": otlp, "fault_step": fault_step, "match": hit}
