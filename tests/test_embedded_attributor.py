@@ -210,7 +210,7 @@ def test_the_framework_profile_reads_runs_it_never_saw(tmp_path: Path) -> None:
     trained on) are attributed well above the floors."""
     from agentracer.evaluation import evaluate, load_items
 
-    ann = _generated(tmp_path / "fresh", "--framework", "python", "--domain", "all", "--n", "10", "--seed", "5000")
+    ann = _generated(tmp_path / "fresh", "--framework", "python", "--domain", "math,code,tools", "--n", "10", "--seed", "5000")
     items, _ = load_items(ann)
     rep = evaluate(items, "embedded", folds=0)
     floors = rep["floors"]
