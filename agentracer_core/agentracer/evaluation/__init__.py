@@ -27,12 +27,14 @@ Protocol
 
 Modules: :mod:`.items` (loading), :mod:`.scoring` (match, accuracy, interval, floors), :mod:`.cv` (folds),
 :mod:`.run` (:func:`evaluate`), :mod:`.summary` (the report dict), :mod:`.table` (the printed table) and
-:mod:`.cli` (``agentracer eval``). Every name below is importable from ``agentracer.evaluation``.
+:mod:`.cli` (``agentracer eval``), :mod:`.crosssys` (the leave-one-system-out matrix, ``eval --leave-one-out``)
+and :mod:`.calibration` (reliability, ECE, the Platt map). Every name below is importable from ``agentracer.evaluation``.
 """
 
 from __future__ import annotations
 
-from .cli import run_eval_cli
+from .cli import run_eval_cli, run_loo_cli
+from .crosssys import leave_one_out
 from .cv import cross_validate, cv_unit, fold_assignment, fold_of_items
 from .items import EvalItem, load_items
 from .run import evaluate
@@ -48,10 +50,12 @@ __all__ = [
     "evaluate",
     "fold_assignment",
     "fold_of_items",
+    "leave_one_out",
     "lenient_step_match",
     "load_items",
     "predict",
     "print_report",
     "run_eval_cli",
+    "run_loo_cli",
     "score",
 ]
