@@ -138,3 +138,16 @@ def test_show_and_report_list_the_candidates(tmp_path: Path) -> None:
     assert "top-" in r.output and "step 1 (coder" in r.output.replace("\n", " ")
     page = render_report(team_trace(), EmbeddedAttributor().attribute(team_trace()))
     assert "Top-3 candidates" in page
+
+
+def test_check_verdict_states_agreement_or_the_disagreement_in_plain_words() -> None:
+    att = Attribution("reviewer", 6, confidence=0.54, candidates=[
+        {"step": 6, "agent": "reviewer", "probability": 0.54}, {"step": 2, "agent": "coder", "probability": 0.29}])
+    from agentracer.attribution.confidence import check_verdict
+
+    assert "agrees with the fork check" in check_verdict(att, 6, "reviewer")
+    text = check_verdict(att, 2, "coder")
+    assert "DISAGREES" in text and "coder's step 2 is decisive" in text
+    assert "step 2 (coder, 29%)" in text and "is among them" in text and "Trust the fork check" in text
+    assert "not among them" in check_verdict(att, 4, "web")
+    assert "did not blame" in check_verdict(agentracer.attribute(team_trace("success")), 1, "coder")

@@ -36,6 +36,7 @@ __all__ = [
     "assess",
     "calibrate",
     "candidates_text",
+    "check_verdict",
     "feature_distance",
     "load_calibration",
     "low_confidence_note",
@@ -131,3 +132,25 @@ def assess(conf: float, n_candidates: int, explained: bool, distance: float | No
     if distance is not None and isinstance(limit, (int, float)) and distance > limit:
         why.append(f"the trace is far from the training data (feature distance {distance:.2f} > {limit:.2f})")
     return why
+
+
+def check_verdict(att: Attribution, step: int | None, agent: str | None, check: str = "the fork check") -> str:
+    """One plain sentence: does ``att`` agree with an independent ``check`` (a counterfactual fork, a planted
+    fault) that found ``agent``'s ``step`` decisive? On a disagreement it names both, the top-3 candidates and
+    whether the check's step is among them, and says which to trust."""
+    from ..trace import normalize_agent
+
+    if att.metadata.get("abstained"):
+        return f"the attributor did not blame anyone ({att.reason}); {check} names {agent}'s step {step}."
+    conf = f", confidence {att.confidence:.2f}" if att.confidence is not None else ""
+    if att.step == step:
+        return f"the attribution ({att.agent}, step {att.step}{conf}) agrees with {check}."
+    same_agent = att.agent is not None and agent is not None and normalize_agent(att.agent) == normalize_agent(agent)
+    among = any(c.get("step") == step for c in att.candidates)
+    return (
+        f"the attribution ({att.agent}, step {att.step}{conf}) DISAGREES with {check}, which shows that "
+        f"{agent}'s step {step} is decisive{' (same agent, another step)' if same_agent else ''}. "
+        f"Top-{len(att.candidates)} candidates: {candidates_text(att.candidates) or 'none'}; "
+        f"{check}'s step is {'among them' if among else 'not among them'}. "
+        f"Trust {check} here."
+    )

@@ -236,6 +236,7 @@ class EmbeddedAttributor:
                 "agent_probability": round(p_agent[a_best], 4),
                 "raw_probability": round(raw, 4),
                 "feature_distance": distance,
+                "explained": explained,
                 "with_gt": with_gt,
                 "params": "custom" if self._custom else str(self._path.name),
                 "profile": profile,

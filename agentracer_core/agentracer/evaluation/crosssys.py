@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..attribution.base import Attributor
+from ..attribution.confidence import LOW_CONFIDENCE
 from .calibration import apply_platt, ece, fit_platt, reliability
 from .items import EvalItem
 from .run import evaluate
@@ -65,6 +66,8 @@ def leave_one_out(
             "raw": [float(r) if r is not None else float("nan") for r in raw],
             "step_correct": [float(p["step_correct"]) for p in preds],
             "distance": [p.get("feature_distance") for p in preds],
+            "explained": [p.get("explained") for p in preds],
+            "n_candidates": [len(p.get("candidates") or []) for p in preds],
         })
     out: dict[str, Any] = {"method": method if isinstance(method, str) else getattr(method, "name", "?"),
                            "with_gt": with_gt, "cells": cells}
@@ -89,6 +92,16 @@ def _calibration(out: dict[str, Any]) -> None:
         c["ece_raw"] = ece(c["raw"], c["step_correct"])
         c["calibrated"] = [apply_platt(p, cal) for p in c["raw"]]
         c["ece_calibrated"] = ece(c["calibrated"], c["step_correct"])
+        # what a user would be told: flagged low confidence (cross-fitted confidence under the threshold, no
+        # known cue at the chosen step, or a single candidate), and how often an unflagged answer is wrong
+        flag = [q < LOW_CONFIDENCE or e is False or k <= 1
+                for q, e, k in zip(c["calibrated"], c["explained"], c["n_candidates"], strict=True)]
+        c["flagged"] = sum(flag) / len(flag)
+        conf_idx = [i for i, f in enumerate(flag) if not f]
+        c["confident_step_accuracy"] = (
+            sum(c["step_correct"][i] for i in conf_idx) / len(conf_idx) if conf_idx else float("nan")
+        )
+        c["confident_wrong"] = sum(1 - c["step_correct"][i] for i in conf_idx) / len(flag)
     all_p = [r for c in ok for r in c["raw"]]
     all_cal = [r for c in ok for r in c["calibrated"]]
     all_y = [y for c in ok for y in c["step_correct"]]
@@ -138,6 +151,15 @@ def print_matrix(rep: dict[str, Any], console: Any) -> None:
     cal = rep.get("calibration")
     if not cal:
         return
+    ft = Table(title=f"what the user is told (flagged = calibrated confidence < {LOW_CONFIDENCE}, no known cue, "
+                     "or one step)")
+    for c in ("scored source", "n", "flagged", "step acc. unflagged", "step acc. all", "confident & wrong"):
+        ft.add_column(c, justify="left" if c == "scored source" else "right")
+    for c in rep["cells"]:
+        if "flagged" in c:
+            ft.add_row(c["source"], str(c["n"]), _pct(c["flagged"]), _pct(c["confident_step_accuracy"]),
+                       _pct(c["step"]), _pct(c["confident_wrong"]))
+    console.print(ft)
     rt = Table(title="reliability (all held-out predictions pooled): step confidence vs accuracy")
     for c in ("bin", "n raw", "conf raw", "acc raw", "n cal", "conf cal", "acc cal"):
         rt.add_column(c, justify="right")

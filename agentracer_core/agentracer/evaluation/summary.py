@@ -87,6 +87,7 @@ def summarise(
             "confidence": first.confidence,
             "raw_probability": first.metadata.get("raw_probability"),
             "feature_distance": first.metadata.get("feature_distance"),
+            "explained": first.metadata.get("explained"),
             "candidates": [c.get("step") for c in first.candidates],
             "reason": first.reason,
             "parsed": first.parsed,
