@@ -151,3 +151,28 @@ def test_check_verdict_states_agreement_or_the_disagreement_in_plain_words() -> 
     assert "step 2 (coder, 29%)" in text and "is among them" in text and "Trust the fork check" in text
     assert "not among them" in check_verdict(att, 4, "web")
     assert "did not blame" in check_verdict(agentracer.attribute(team_trace("success")), 1, "coder")
+
+
+def _coder_run(k: int) -> AnnotatedTrace:
+    t = Trace(run_id=f"s{k}", task="Compute the total.", framework="langgraph", outcome="failure")
+    t.add_step(Step(index=0, agent="planner", content="Plan: write code, run it, report."))
+    c = t.add_step(Step(index=0, agent="coder", content=f"```python\nprint({k} + 1)\n```"))
+    t.add_step(Step(index=0, agent="executor", content="exitcode: 1 (execution failed)\nTraceback (most recent"))
+    t.add_step(Step(index=0, agent="reporter", content=f"The total is {k}. TERMINATE"))
+    return AnnotatedTrace(t, Attribution("coder", c.index))
+
+
+def test_a_trace_far_from_the_training_data_is_flagged() -> None:
+    pytest.importorskip("numpy")
+    model = EmbeddedAttributor().fit([_coder_run(k) for k in range(30)])
+    limit = model.params["modes"]["wo_g"]["step"]["distance_limit"]
+    assert limit > 0
+    near = model.attribute(_coder_run(99).trace)
+    assert near.metadata["feature_distance"] <= limit and not near.metadata["far_from_training"]
+    odd = Trace(run_id="odd", task="Summarise.", framework="langgraph", outcome="failure")
+    for k in range(12):  # nothing like the training runs: long prose, assumptions, no code, no executor
+        odd.add_step(Step(index=0, agent=f"agent{k % 4}", content=(
+            f"I assume the data is simulated; I cannot access it, so I estimate {k * 37} rows. " * 20)))
+    att = model.attribute(odd)
+    assert att.metadata["far_from_training"] and att.low_confidence
+    assert "far from the training data" in att.metadata["note"]

@@ -37,6 +37,11 @@ def _col(rows: list[list[float]], name: str) -> list[float]:
     return [r[k] for r in rows]
 
 
+@pytest.fixture(autouse=True)
+def _masking_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(quoted, "MASK_QUOTED", True)  # the group ships off (see its module doc)
+
+
 def test_quoted_team_description_fires_no_code_or_assumption_cue() -> None:
     f = extract(orchestrated_trace())
     names = [s.agent for s in f.candidates]

@@ -13,8 +13,9 @@
 - :func:`assess`: whether an answer is *low confidence*, with the reasons in plain words: a calibrated
   confidence under :data:`LOW_CONFIDENCE`, a trace with one candidate step (nothing to compare it with),
   a chosen step that none of the known cues explains, or a trace whose feature rows lie far from the
-  training data (the root-mean-square standardised feature value above the ``distance_limit`` of
-  ``calibration.json``, the 99th percentile over the traces the calibration saw).
+  training data (the root-mean-square standardised feature value above the 99th percentile over the
+  model's training traces, stored with its parameters; for parameters without it, the ``distance_limit``
+  of ``calibration.json``, the same percentile under them over the traces the calibration saw).
 
 Pure Python; what is fitted here is only read (fitting lives in :mod:`agentracer.evaluation.calibration`).
 """
@@ -118,8 +119,11 @@ def low_confidence_note(cands: list[dict[str, Any]], why: list[str]) -> str:
 
 
 def assess(conf: float, n_candidates: int, explained: bool, distance: float | None,
-           cal: dict[str, Any] | None = None) -> list[str]:
-    """The reasons (plain words) why an answer is low confidence; empty when it is not."""
+           cal: dict[str, Any] | None = None, distance_limit: float | None = None) -> list[str]:
+    """The reasons (plain words) why an answer is low confidence; empty when it is not.
+
+    ``distance_limit``: the model's own limit (the 99th percentile over its training traces, stored by
+    :func:`~agentracer.attribution.listwise.train_params`), else the calibration file's."""
     cal = load_calibration() if cal is None else cal
     why = []
     if n_candidates <= 1:
@@ -128,7 +132,7 @@ def assess(conf: float, n_candidates: int, explained: bool, distance: float | No
         why.append(f"confidence {conf:.2f} is under {LOW_CONFIDENCE:.2f}")
     if not explained:
         why.append("no known failure cue fires at the chosen step")
-    limit = cal.get("distance_limit")
+    limit = distance_limit if distance_limit is not None else cal.get("distance_limit")
     if distance is not None and isinstance(limit, (int, float)) and distance > limit:
         why.append(f"the trace is far from the training data (feature distance {distance:.2f} > {limit:.2f})")
     return why

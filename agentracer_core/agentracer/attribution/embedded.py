@@ -14,6 +14,13 @@ How it decides
    over-trust the step ranker). The answer is the most probable agent and that agent's most probable
    step, so agent and step always agree.
 
+The answer also carries the **top-3 candidate steps** with their probabilities (``Attribution.candidates``),
+a **calibrated confidence** (the chosen step's probability through the map fitted on leave-one-system-out
+predictions, :mod:`.confidence`; the raw one is ``metadata["raw_probability"]``) and, when the answer
+should be confirmed, ``metadata["low_confidence"]`` with a plain-words ``metadata["note"]``. A trace with
+one candidate step never gets more than :data:`ONE_STEP_CAP`. (Not blaming successful runs is the job of
+:func:`agentracer.attribute` and the CLI, see :func:`.confidence.outcome_guard`.)
+
 Two parameter sets ship, one for w/o G and one for w/ G (the ground truth adds features), and each
 comes in two **profiles**: the default one, learnt from chat transcripts (Who&When), and a
 ``framework`` one for traces recorded from an instrumented framework (LangGraph, AutoGen, CAMEL,
@@ -218,12 +225,14 @@ class EmbeddedAttributor:
         conf = calibrate(raw)
         if len(p_step) <= 1:
             conf = min(conf, ONE_STEP_CAP)
-        distance = None
+        distance = limit = None
         if mode is not None:
             m = mode["step"]
             cols = self._cols[id(mode)]
             distance = round(feature_distance([[r[c] for c in cols] for r in feats.step_rows], m["mu"], m["sd"]), 4)
-        why = assess(conf, len(p_step), explained, distance)
+            limit = m.get("distance_limit")
+        why = assess(conf, len(p_step), explained, distance, distance_limit=limit)
+        far = any("far from the training data" in w for w in why)
         return Attribution(
             agent=feats.agents[a_best],
             step=step.index,
@@ -237,6 +246,7 @@ class EmbeddedAttributor:
                 "raw_probability": round(raw, 4),
                 "feature_distance": distance,
                 "explained": explained,
+                "far_from_training": far,
                 "with_gt": with_gt,
                 "params": "custom" if self._custom else str(self._path.name),
                 "profile": profile,

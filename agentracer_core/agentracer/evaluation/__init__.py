@@ -16,6 +16,10 @@ Protocol
   with other shuffles.
 - ``train``: fit once on other sets instead (generalisation); items of the scored set are removed from
   the training data first (same file, or same run id with the same steps).
+- **Cross-system** (the primary figure): ``--train A --test C`` fits on other systems and scores one;
+  ``--leave-one-out A B C ...`` (:mod:`.crosssys`) scores each source with a model fitted on all the others,
+  beside that source's floors, with the mean over systems, the top-3 rate and the calibration error.
+  Within-set CV is the optimistic figure.
 - ``folds <= 1`` (or a method that does not learn): the method is used as it ships; for a learned
   method the shipped parameters are then used, exactly as ``agentracer attribute`` does, so both give
   the same answer for a file (the score is optimistic when the shipped model was trained on this set).

@@ -67,6 +67,7 @@ def leave_one_out(
             "step_correct": [float(p["step_correct"]) for p in preds],
             "distance": [p.get("feature_distance") for p in preds],
             "explained": [p.get("explained") for p in preds],
+            "far": [p.get("far_from_training") for p in preds],
             "n_candidates": [len(p.get("candidates") or []) for p in preds],
         })
     out: dict[str, Any] = {"method": method if isinstance(method, str) else getattr(method, "name", "?"),
@@ -93,9 +94,11 @@ def _calibration(out: dict[str, Any]) -> None:
         c["calibrated"] = [apply_platt(p, cal) for p in c["raw"]]
         c["ece_calibrated"] = ece(c["calibrated"], c["step_correct"])
         # what a user would be told: flagged low confidence (cross-fitted confidence under the threshold, no
-        # known cue at the chosen step, or a single candidate), and how often an unflagged answer is wrong
-        flag = [q < LOW_CONFIDENCE or e is False or k <= 1
-                for q, e, k in zip(c["calibrated"], c["explained"], c["n_candidates"], strict=True)]
+        # known cue at the chosen step, a single candidate, or far from the cell model's training traces),
+        # and how often an unflagged answer is wrong
+        flag = [q < LOW_CONFIDENCE or e is False or k <= 1 or bool(f)
+                for q, e, k, f in zip(c["calibrated"], c["explained"], c["n_candidates"], c["far"], strict=True)]
+        c["far_share"] = sum(bool(f) for f in c["far"]) / len(flag)
         c["flagged"] = sum(flag) / len(flag)
         conf_idx = [i for i, f in enumerate(flag) if not f]
         c["confident_step_accuracy"] = (
@@ -152,12 +155,12 @@ def print_matrix(rep: dict[str, Any], console: Any) -> None:
     if not cal:
         return
     ft = Table(title=f"what the user is told (flagged = calibrated confidence < {LOW_CONFIDENCE}, no known cue, "
-                     "or one step)")
-    for c in ("scored source", "n", "flagged", "step acc. unflagged", "step acc. all", "confident & wrong"):
+                     "one step, or far from the training traces)")
+    for c in ("scored source", "n", "far", "flagged", "step acc. unflagged", "step acc. all", "confident & wrong"):
         ft.add_column(c, justify="left" if c == "scored source" else "right")
     for c in rep["cells"]:
         if "flagged" in c:
-            ft.add_row(c["source"], str(c["n"]), _pct(c["flagged"]), _pct(c["confident_step_accuracy"]),
+            ft.add_row(c["source"], str(c["n"]), _pct(c["far_share"]), _pct(c["flagged"]), _pct(c["confident_step_accuracy"]),
                        _pct(c["step"]), _pct(c["confident_wrong"]))
     console.print(ft)
     rt = Table(title="reliability (all held-out predictions pooled): step confidence vs accuracy")

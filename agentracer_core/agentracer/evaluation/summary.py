@@ -88,6 +88,7 @@ def summarise(
             "raw_probability": first.metadata.get("raw_probability"),
             "feature_distance": first.metadata.get("feature_distance"),
             "explained": first.metadata.get("explained"),
+            "far_from_training": first.metadata.get("far_from_training"),
             "candidates": [c.get("step") for c in first.candidates],
             "reason": first.reason,
             "parsed": first.parsed,
