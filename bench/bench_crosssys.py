@@ -86,19 +86,21 @@ def render(rep: dict[str, Any], cmd: str, secs: float) -> str:
         "",
         "Calibration of the step confidence on these held-out predictions (5 bins; *cal* = a Platt map fitted on "
         "the other sources' held-out predictions, so no source calibrates itself) and what a user is told: "
-        "*flagged* = low confidence (cross-fitted confidence < 0.4, no known cue at the chosen step, one step, or "
-        "farther from the cell model's training traces than 99% of them); *confident & wrong* = unflagged answers "
-        "whose step is wrong, as a share of all.",
+        "*flagged* = low confidence (cross-fitted confidence < 0.4, no known cue at the chosen step, one step, "
+        "farther from the cell model's training traces than 99% of them, or a close call: a runner-up candidate at "
+        "least half as likely as the chosen step); *confident & wrong* = unflagged answers whose step is wrong, as "
+        "a share of all; the last column is the same without the close-call rule.",
         "",
         "| scored system | ECE raw | ECE cal | far from training | flagged | step acc. unflagged | "
-        "step acc. all | confident & wrong |",
-        "|---|---|---|---|---|---|---|---|",
+        "step acc. all | confident & wrong | flagged / confident & wrong w/o the close-call rule |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in rep["cells"]:
         lines.append(
             f"| {c['source']} | {pct(c.get('ece_raw'))} | {pct(c.get('ece_calibrated'))} | "
             f"{pct(c.get('far_share'))} | {pct(c.get('flagged'))} | {pct(c.get('confident_step_accuracy'))} | "
-            f"{pct(c['step'])} | {pct(c.get('confident_wrong'))} |"
+            f"{pct(c['step'])} | {pct(c.get('confident_wrong'))} | "
+            f"{pct(c.get('flagged_without_close_call'))} / {pct(c.get('confident_wrong_without_close_call'))} |"
         )
     cal = rep.get("calibration") or {}
     if cal:

@@ -97,6 +97,9 @@ def test_low_confidence_says_so_in_plain_words() -> None:
     assert note.startswith("low confidence") and "step 3 (coder, 31%)" in note
     assert "--verify" in note and "--method rerank:" in note
     assert assess(0.9, 6, explained=True, distance=1.0, cal={"distance_limit": 2.0}) == []
+    close = assess(0.9, 6, explained=True, distance=1.0, cal={}, runner_up_ratio=0.6)
+    assert close == ["a close call: another candidate is 60% as likely"]
+    assert assess(0.9, 6, explained=True, distance=1.0, cal={}, runner_up_ratio=0.3) == []
 
 
 def test_calibration_maps_and_errors() -> None:

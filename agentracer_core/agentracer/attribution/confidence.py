@@ -12,7 +12,8 @@
   probability is used.
 - :func:`assess`: whether an answer is *low confidence*, with the reasons in plain words: a calibrated
   confidence under :data:`LOW_CONFIDENCE`, a trace with one candidate step (nothing to compare it with),
-  a chosen step that none of the known cues explains, or a trace whose feature rows lie far from the
+  a chosen step that none of the known cues explains, a close call (another candidate at least
+  :data:`CLOSE_CALL` as likely as the chosen step), or a trace whose feature rows lie far from the
   training data (the root-mean-square standardised feature value above the 99th percentile over the
   model's training traces, stored with its parameters; for parameters without it, the ``distance_limit``
   of ``calibration.json``, the same percentile under them over the traces the calibration saw).
@@ -33,6 +34,7 @@ from ..trace import Attribution, Trace
 
 __all__ = [
     "CALIBRATION",
+    "CLOSE_CALL",
     "LOW_CONFIDENCE",
     "assess",
     "calibrate",
@@ -46,6 +48,7 @@ __all__ = [
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 LOW_CONFIDENCE = 0.4  # below this calibrated step confidence an answer is flagged for confirmation
+CLOSE_CALL = 0.5  # a runner-up candidate with at least this share of the chosen step's probability: a close call
 SUCCESS_REASON = "the run succeeded (outcome 'success'): there is no failure to attribute"
 
 
@@ -119,7 +122,8 @@ def low_confidence_note(cands: list[dict[str, Any]], why: list[str]) -> str:
 
 
 def assess(conf: float, n_candidates: int, explained: bool, distance: float | None,
-           cal: dict[str, Any] | None = None, distance_limit: float | None = None) -> list[str]:
+           cal: dict[str, Any] | None = None, distance_limit: float | None = None,
+           runner_up_ratio: float | None = None) -> list[str]:
     """The reasons (plain words) why an answer is low confidence; empty when it is not.
 
     ``distance_limit``: the model's own limit (the 99th percentile over its training traces, stored by
@@ -132,6 +136,9 @@ def assess(conf: float, n_candidates: int, explained: bool, distance: float | No
         why.append(f"confidence {conf:.2f} is under {LOW_CONFIDENCE:.2f}")
     if not explained:
         why.append("no known failure cue fires at the chosen step")
+    if runner_up_ratio is not None and runner_up_ratio >= CLOSE_CALL:
+        why.append("a close call: another candidate is at least as likely" if runner_up_ratio >= 1 else
+                   f"a close call: another candidate is {100 * runner_up_ratio:.0f}% as likely")
     limit = distance_limit if distance_limit is not None else cal.get("distance_limit")
     if distance is not None and isinstance(limit, (int, float)) and distance > limit:
         why.append(f"the trace is far from the training data (feature distance {distance:.2f} > {limit:.2f})")

@@ -231,7 +231,9 @@ class EmbeddedAttributor:
             cols = self._cols[id(mode)]
             distance = round(feature_distance([[r[c] for c in cols] for r in feats.step_rows], m["mu"], m["sd"]), 4)
             limit = m.get("distance_limit")
-        why = assess(conf, len(p_step), explained, distance, distance_limit=limit)
+        runner_up = max((p_step[i] for i in ranked if i != best), default=0.0)
+        ratio = runner_up / raw if raw > 0 else 0.0
+        why = assess(conf, len(p_step), explained, distance, distance_limit=limit, runner_up_ratio=ratio)
         far = any("far from the training data" in w for w in why)
         return Attribution(
             agent=feats.agents[a_best],
@@ -247,6 +249,7 @@ class EmbeddedAttributor:
                 "feature_distance": distance,
                 "explained": explained,
                 "far_from_training": far,
+                "runner_up_ratio": round(ratio, 4),
                 "with_gt": with_gt,
                 "params": "custom" if self._custom else str(self._path.name),
                 "profile": profile,

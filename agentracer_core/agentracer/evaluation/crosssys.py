@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..attribution.base import Attributor
-from ..attribution.confidence import LOW_CONFIDENCE
+from ..attribution.confidence import CLOSE_CALL, LOW_CONFIDENCE
 from .calibration import apply_platt, ece, fit_platt, reliability
 from .items import EvalItem
 from .run import evaluate
@@ -68,6 +68,7 @@ def leave_one_out(
             "distance": [p.get("feature_distance") for p in preds],
             "explained": [p.get("explained") for p in preds],
             "far": [p.get("far_from_training") for p in preds],
+            "ratio": [p.get("runner_up_ratio") for p in preds],
             "n_candidates": [len(p.get("candidates") or []) for p in preds],
         })
     out: dict[str, Any] = {"method": method if isinstance(method, str) else getattr(method, "name", "?"),
@@ -96,8 +97,15 @@ def _calibration(out: dict[str, Any]) -> None:
         # what a user would be told: flagged low confidence (cross-fitted confidence under the threshold, no
         # known cue at the chosen step, a single candidate, or far from the cell model's training traces),
         # and how often an unflagged answer is wrong
-        flag = [q < LOW_CONFIDENCE or e is False or k <= 1 or bool(f)
-                for q, e, k, f in zip(c["calibrated"], c["explained"], c["n_candidates"], c["far"], strict=True)]
+        flag = [q < LOW_CONFIDENCE or e is False or k <= 1 or bool(f) or (r or 0.0) >= CLOSE_CALL
+                for q, e, k, f, r in zip(c["calibrated"], c["explained"], c["n_candidates"], c["far"], c["ratio"],
+                                         strict=True)]
+        # the same without the close-call rule, to show what that rule adds
+        flag0 = [q < LOW_CONFIDENCE or e is False or k <= 1 or bool(f)
+                 for q, e, k, f in zip(c["calibrated"], c["explained"], c["n_candidates"], c["far"], strict=True)]
+        c["flagged_without_close_call"] = sum(flag0) / len(flag0)
+        c["confident_wrong_without_close_call"] = sum(
+            1 - y for y, f in zip(c["step_correct"], flag0, strict=True) if not f) / len(flag0)
         c["far_share"] = sum(bool(f) for f in c["far"]) / len(flag)
         c["flagged"] = sum(flag) / len(flag)
         conf_idx = [i for i, f in enumerate(flag) if not f]
@@ -155,13 +163,15 @@ def print_matrix(rep: dict[str, Any], console: Any) -> None:
     if not cal:
         return
     ft = Table(title=f"what the user is told (flagged = calibrated confidence < {LOW_CONFIDENCE}, no known cue, "
-                     "one step, or far from the training traces)")
-    for c in ("scored source", "n", "far", "flagged", "step acc. unflagged", "step acc. all", "confident & wrong"):
+                     f"one step, far from the training traces, or a runner-up >= {CLOSE_CALL} as likely)")
+    for c in ("scored source", "n", "far", "flagged", "step acc. unflagged", "step acc. all", "confident & wrong",
+              "flagged / conf. & wrong w/o close-call rule"):
         ft.add_column(c, justify="left" if c == "scored source" else "right")
     for c in rep["cells"]:
         if "flagged" in c:
             ft.add_row(c["source"], str(c["n"]), _pct(c["far_share"]), _pct(c["flagged"]), _pct(c["confident_step_accuracy"]),
-                       _pct(c["step"]), _pct(c["confident_wrong"]))
+                       _pct(c["step"]), _pct(c["confident_wrong"]),
+                       f"{_pct(c['flagged_without_close_call'])} / {_pct(c['confident_wrong_without_close_call'])}")
     console.print(ft)
     rt = Table(title="reliability (all held-out predictions pooled): step confidence vs accuracy")
     for c in ("bin", "n raw", "conf raw", "acc raw", "n cal", "conf cal", "acc cal"):

@@ -89,6 +89,7 @@ def summarise(
             "feature_distance": first.metadata.get("feature_distance"),
             "explained": first.metadata.get("explained"),
             "far_from_training": first.metadata.get("far_from_training"),
+            "runner_up_ratio": first.metadata.get("runner_up_ratio"),
             "candidates": [c.get("step") for c in first.candidates],
             "reason": first.reason,
             "parsed": first.parsed,
