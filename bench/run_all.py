@@ -21,7 +21,10 @@ RESULTS = ROOT / "bench" / "results"
 
 # (name, command, results files in the order they appear in BENCHMARKS.md, section title)
 BENCHES: list[tuple[str, list[str], list[str], str]] = [
-    ("attribution", ["bench/bench_attribution.py"], ["attribution.md"], "Attribution accuracy and speed (embedded)"),
+    ("crosssys", ["bench/bench_crosssys.py"], ["crosssys.md"],
+     "Attribution across systems (embedded, leave one system out: the primary figure)"),
+    ("attribution", ["bench/bench_attribution.py"], ["attribution.md"],
+     "Attribution accuracy and speed (embedded; within-set CV is the optimistic figure)"),
     ("llm-path", ["bench/bench_llm_path.py", "--files", "10"], ["attribution-llm.md", "attribution-llm-vllm.md"],
      "LLM tracer path (tiny local model: the path works, accuracy is not the point)"),
     ("annotation", ["bench/bench_annotation.py", "all"], ["annotation.md"], "Annotation pipeline"),

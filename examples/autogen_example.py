@@ -16,6 +16,7 @@ import json
 import logging
 
 import agentracer
+from agentracer.attribution.confidence import candidates_text, check_verdict
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.teams import RoundRobinGroupChat
 from autogen_core import FunctionCall
@@ -99,6 +100,9 @@ def main() -> None:
     att = agentracer.attribute(trace)
     console.print(f"\n[bold]Attribution[/] ({att.method}, w/o G): agent={att.agent!r} step={att.step}  reason: {att.reason}",
                   soft_wrap=True)
+    console.print(f"  confidence {att.confidence:.2f}; top-3: {candidates_text(att.candidates)}", highlight=False)
+    if att.low_confidence:
+        console.print(f"  {att.metadata['note']}", soft_wrap=True, highlight=False)
     att_g = agentracer.attribute(trace, ground_truth=CORRECT)
     console.print(f"[bold]Attribution[/] ({att_g.method}, w/ G):  agent={att_g.agent!r} step={att_g.step}  reason: {att_g.reason}",
                   soft_wrap=True)
@@ -118,6 +122,8 @@ def main() -> None:
     fixed = CORRECT in (forked.final_answer or "")
     verdict = "fixes the run: the coder is to blame" if fixed else "does not fix the run"
     console.print(f"=> replacing the coder's step {verdict}.", soft_wrap=True)
+    check = check_verdict(att, coder_step if fixed else None, "coder", "the fork check")
+    console.print(f"[bold]Attribution vs fork:[/] {check}", soft_wrap=True, highlight=False)
 
     # Feedback for the next run goes to the coder only (a ListMemory on that agent).
     team2 = agentracer.instrument(original())

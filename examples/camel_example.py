@@ -14,6 +14,7 @@ import re
 
 import agentracer
 import agentracer_camel
+from agentracer.attribution.confidence import candidates_text, check_verdict
 from agentracer_camel.testing import ScriptedModel
 from camel.societies import RolePlaying
 
@@ -78,6 +79,9 @@ def main() -> None:
 
     att = agentracer.attribute(trace, ground_truth=f"{CORRECT} kg")
     print(f"\n== Attribution ({att.method}): agent={att.agent!r} step={att.step}\n   reason: {att.reason}")
+    print(f"   confidence {att.confidence:.2f}; top-3: {candidates_text(att.candidates)}")
+    if att.low_confidence:
+        print(f"   {att.metadata['note']}")
 
     # Counterfactual check: replace the Math Tutor's conversion with a correct one and rerun what follows.
     mistake = next(s.index for s in trace.agent_steps() if "/ 100" in s.content)
@@ -88,8 +92,10 @@ def main() -> None:
           f"(steps 0..{mistake - 1} reused from the recording; new tutor model calls: {len(tutor_model.calls) - calls})")
     show(forked)
     if fixed:
-        verdict = "matches" if att.step == mistake else f"names the right agent but step {att.step}, not {mistake}"
-        print(f"Correcting step {mistake} fixes the run, so it is the decisive step; the attribution {verdict}.")
+        print(f"Correcting step {mistake} fixes the run, so it is the decisive step.")
+        print(f"Attribution vs fork: {check_verdict(att, mistake, 'Math Tutor', 'the fork check')}")
+    else:
+        print("The fork did not fix the run, so it confirms no step; the attribution stands unchecked.")
 
     agentracer.inject_feedback(society, "Math Tutor", "Remember: 1 kg = 1000 g.")
     print("\n== Feedback given to 'Math Tutor' for its next runs.")

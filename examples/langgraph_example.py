@@ -14,6 +14,7 @@ feedback for its next runs.
 from __future__ import annotations
 
 import agentracer
+from agentracer.attribution.confidence import candidates_text, check_verdict
 from agentracer_langgraph import inject_feedback
 from agentracer_langgraph.fakes import scripted
 from agentracer_langgraph.sample_graphs import supervisor_graph
@@ -88,6 +89,9 @@ def main() -> None:
 
     att = agentracer.attribute(trace)
     console.print(f"[bold]attribution[/] ({att.method}): agent [cyan]{att.agent}[/], step [cyan]{att.step}[/] — {att.reason}")
+    console.print(f"  confidence {att.confidence:.2f}; top-3: {candidates_text(att.candidates)}", highlight=False)
+    if att.low_confidence:
+        console.print(f"  {att.metadata['note']}", soft_wrap=True, highlight=False)
 
     # check a blame by counterfactual replay: give the researcher's step the right answer, re-run the rest
     k = next(s.index for s in trace.agent_steps() if s.agent == "researcher")
@@ -101,8 +105,8 @@ def main() -> None:
         f"(its earlier call was served from the recording: "
         f"{[s.replay.get('served_from') for s in fork_trace.steps if s.kind == 'llm_call' and s.agent == 'researcher']})"
     )
-    verdict = "agrees" if (att.agent, att.step) == ("researcher", k) else "does not agree"
-    console.print(f"the attribution ({att.agent}, step {att.step}) {verdict} with this counterfactual check")
+    check = check_verdict(att, k if fixed else None, "researcher", "the counterfactual fork check")
+    console.print(f"[bold]attribution vs fork:[/] {check}", soft_wrap=True, highlight=False)
 
     # tell the researcher for next time (only its own prompts get it)
     inject_feedback(graph, "researcher", "Search for the capital itself, not the largest city.", via="system")

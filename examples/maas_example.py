@@ -15,6 +15,7 @@ import re
 
 import agentracer
 from agentracer import Recorder
+from agentracer.attribution.confidence import candidates_text, check_verdict
 
 PROBLEM = "Compute 3 + 4 * 5."
 ANSWER = "23"
@@ -118,6 +119,9 @@ def main() -> None:
     att = agentracer.attribute(trace, ground_truth=ANSWER)
     print(f"\nattribution ({att.method}): agent {att.agent}, step {att.step}")
     print(f"  reason: {att.reason}")
+    print(f"  confidence {att.confidence:.2f}; top-3: {candidates_text(att.candidates)}")
+    if att.low_confidence:
+        print(f"  {att.metadata['note']}")
 
     # Counterfactual check: replay the recorded architecture and LLM responses, give one operator step
     # the right answer (same output schema), rerun the later operators. The earliest step whose
@@ -131,8 +135,8 @@ def main() -> None:
         if flipped and decisive is None:
             decisive = step
     assert decisive is not None
-    verdict = "agrees" if att.step == decisive.index else "disagrees"
-    print(f"  decisive step by replay: {decisive.index} ({decisive.agent}); the tracer {verdict}")
+    print(f"  decisive step by replay: {decisive.index} ({decisive.agent})")
+    print(f"  attribution vs fork: {check_verdict(att, decisive.index, decisive.agent, 'the replay check')}")
 
     # Feedback goes into that operator's prompt only.
     agentracer.inject_feedback(workflow, decisive.agent,

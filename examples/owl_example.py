@@ -10,6 +10,9 @@ entry points from CAMEL itself, on CAMEL's StubModel (``ScriptedModel``): no net
    instruction, ``TASK_DONE`` to stop). With OWL installed you would pass ``owl.utils.OwlRolePlaying``
    and OWL's own ``run_society``; both are recorded the same way.
 
+Each attribution is printed beside a counterfactual fork of the step the script knows to be wrong; when they
+disagree the script says so, with the attributor's top-3 candidates.
+
     python examples/owl_example.py
 """
 
@@ -23,6 +26,7 @@ import re
 
 import agentracer
 import agentracer_camel
+from agentracer.attribution.confidence import candidates_text, check_verdict
 from agentracer_camel.testing import ScriptedModel, owl_style_society
 from camel.agents import ChatAgent
 from camel.societies.workforce import Workforce
@@ -85,6 +89,14 @@ def show(trace: agentracer.Trace) -> None:
         print(f"  [{s.index:2}] {s.agent[:44]:<44} {text[:64]}")
 
 
+def report(att: agentracer.Attribution) -> None:
+    """Print an attribution with its confidence, its top-3 candidates and, when unsure, the note."""
+    print(f"Attribution ({att.method}): agent={att.agent!r} step={att.step}\n  reason: {att.reason}")
+    print(f"  confidence {att.confidence:.2f}; top-3: {candidates_text(att.candidates)}")
+    if att.low_confidence:
+        print(f"  {att.metadata['note']}")
+
+
 def main() -> None:
     logging.getLogger("camel").setLevel(logging.CRITICAL)
 
@@ -97,7 +109,15 @@ def main() -> None:
     trace = agentracer_camel.end_run(workforce, outcome="success" if ok else "failure")  # the checker's verdict
     show(trace)
     att = agentracer.attribute(trace, ground_truth=f"{CORRECT} million")
-    print(f"Attribution ({att.method}): agent={att.agent!r} step={att.step}\n  reason: {att.reason}")
+    report(att)
+    # Fork check: give the web agent's step the right population and re-run only what follows.
+    web = next(s for s in trace.agent_steps() if "search the web" in s.agent)
+    fixed_web = json.dumps({"content": "Paris has 2.1 million inhabitants (city proper).", "failed": False})
+    with contextlib.redirect_stdout(io.StringIO()):
+        task2, _ = agentracer.fork(workforce, trace, web.index, fixed_web)()
+    fixed = f"{CORRECT} million" in (task2.result or "")
+    print(f"Fork at step {web.index} (web agent): result {task2.result!r} -> {'fixed' if fixed else 'still wrong'}")
+    print(f"Attribution vs fork: {check_verdict(att, web.index if fixed else None, web.agent, 'the fork check')}")
 
     print("\n== 2. OwlRolePlaying-style society: run_society")
     society, _, _ = owl_style_society()
@@ -107,7 +127,13 @@ def main() -> None:
     show(trace)
     print(f"answer={answer!r} after {len(history)} rounds, tokens={tokens}")
     att = agentracer.attribute(trace, ground_truth="89")
-    print(f"Attribution ({att.method}): agent={att.agent!r} step={att.step}\n  reason: {att.reason}")
+    report(att)
+    # Fork check: correct the assistant's addition and re-run what follows.
+    add = next(s for s in trace.agent_steps() if "84 + 5" in s.content)
+    (answer2, _, _), _ = agentracer.fork(society, trace, add.index, "Solution: 84 + 5 = 89")()
+    fixed = "89" in (answer2 or "")
+    print(f"Fork at step {add.index} (assistant): answer {answer2!r} -> {'fixed' if fixed else 'still wrong'}")
+    print(f"Attribution vs fork: {check_verdict(att, add.index if fixed else None, add.agent, 'the fork check')}")
 
 
 if __name__ == "__main__":

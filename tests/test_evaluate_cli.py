@@ -272,3 +272,41 @@ def test_method_is_resolved_once(small_set: Path, monkeypatch: pytest.MonkeyPatc
     r = runner.invoke(app, ["eval", str(small_set), "--method", "spy-once", "--folds", "3", "--seeds", "2"])
     assert r.exit_code == 0, r.output
     assert len(made) == 1
+
+
+def test_test_option_is_the_scored_set(small_set: Path, tmp_path: Path) -> None:
+    gen = _synthetic_set(tmp_path / "gen" / "set.jsonl", 20, 0)
+    out = tmp_path / "o.json"
+    r = runner.invoke(app, ["eval", "--train", str(gen.parent), "--test", str(small_set), "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(out.read_text())
+    assert rep["n"] == 12 and rep["protocol"].startswith("trained on 20 traces")
+    r = runner.invoke(app, ["eval"])
+    assert r.exit_code == 2 and "give one set to score" in r.output
+
+
+def test_leave_one_out_matrix_with_floors_and_calibration(small_set: Path, tmp_path: Path) -> None:
+    a = _synthetic_set(tmp_path / "sys_a" / "annotations.jsonl", 24, 0)
+    b = _synthetic_set(tmp_path / "sys_b" / "annotations.jsonl", 16, 1)
+    out, cal = tmp_path / "loo.json", tmp_path / "cal.json"
+    r = runner.invoke(app, ["eval", "--leave-one-out", str(small_set), str(a), str(b), "--json", str(out),
+                            "--calibrate-out", str(cal)])
+    assert r.exit_code == 0, r.output
+    assert "leave one system out" in r.output and "mean over systems" in r.output and "reliability" in r.output
+    rep = json.loads(out.read_text())
+    names = [c["source"] for c in rep["cells"]]
+    assert names == ["ww", "sys_a", "sys_b"]
+    for c in rep["cells"]:
+        others = sum(x["n"] for x in rep["cells"] if x is not c)
+        assert c["train_n"] == others  # trained on every other source, none of its own
+        assert set(c["floors"]) == {"random", "first-speaker", "step-one"}
+        assert c["best_floor_step"] == max(f["step"] for f in c["floors"].values())
+        assert c["top3"] >= c["step"]  # the answer is among its own candidates
+        assert 0 <= c["ece_raw"] <= 1 and 0 <= c["ece_calibrated"] <= 1
+    # the synthetic systems share one learnable pattern: each is found when trained on the other (+ Who&When)
+    assert rep["cells"][1]["step"] >= 0.9 and rep["cells"][2]["step"] >= 0.9
+    assert rep["mean_step"] == pytest.approx(sum(c["step"] for c in rep["cells"]) / 3)
+    doc = json.loads(cal.read_text())
+    assert {"a", "b", "distance_limit"} <= set(doc) and doc["n"] == 12 + 24 + 16
+    r = runner.invoke(app, ["eval", "--leave-one-out", str(a)])
+    assert r.exit_code == 2 and "at least 2" in r.output

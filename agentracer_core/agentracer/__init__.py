@@ -43,9 +43,16 @@ def attribute(
     trace: Trace | AnnotatedTrace | str | Path,
     ground_truth: str | None = None,
     method: str = "embedded",
+    force: bool = False,
     **options: Any,
 ) -> Attribution:
     """Name the responsible agent, the decisive step and a reason for a failed ``trace``.
+
+    A trace whose ``outcome`` is ``success`` is not blamed: the answer has ``agent = step = None``,
+    ``confidence = 0.0`` and ``metadata["abstained"] == "success"`` (no exception); ``force=True``
+    attributes it anyway. An ``unknown`` outcome gives a one-line :class:`UserWarning`. Answers the
+    attributor is unsure of carry ``metadata["low_confidence"]`` and a plain-words ``metadata["note"]``
+    (see :mod:`agentracer.attribution.confidence`); ``candidates`` holds the top-3 steps.
 
     ``ground_truth``: the correct answer, if known (the w/ G setting); default w/o G.
     ``method``: ``embedded`` (default: offline, CPU, nothing to download), a baseline such as
@@ -59,7 +66,11 @@ def attribute(
         trace = _load(trace)
     if isinstance(trace, AnnotatedTrace):
         trace = trace.trace
-    return get_attributor(method, **options).attribute(trace, ground_truth=ground_truth)
+    from .attribution.confidence import outcome_guard
+
+    att = get_attributor(method, **options)
+    skip = outcome_guard(trace, method=getattr(att, "name", method), force=force)
+    return skip if skip is not None else att.attribute(trace, ground_truth=ground_truth)
 
 
 def load_trace(path: str | Path) -> Trace:

@@ -155,6 +155,9 @@ def show(
     index: int = typer.Option(0, "--index", "-i", help="Which trace of the file (0 = the first)."),
     steps: str | None = typer.Option(None, "--steps", help="Steps A:B to list (B excluded; 'A:' to the end)."),
     limit: int = typer.Option(50, "--limit", "-n", help="At most this many steps per page; 0 = no limit."),
+    attribute_: bool = typer.Option(
+        False, "--attribute", "-a", help="Also attribute it (embedded): mark the top-3 candidate steps."
+    ),
 ) -> None:
     """Print a trace's summary (steps per agent and kind) and one page of its steps as a table."""
     from collections import Counter
@@ -172,6 +175,13 @@ def show(
     for agent, kinds in per_agent.items():
         console.print(f"  {agent}: {sum(kinds.values())} (" + ", ".join(f"{k} {c}" for k, c in kinds.most_common())
                       + ")", soft_wrap=True, highlight=False)
+    att = None
+    if attribute_:
+        from .attribution import get_attributor
+        from .attribution.confidence import outcome_guard
+
+        att = outcome_guard(tr, method="embedded") or get_attributor("embedded").attribute(tr)
+    rank = {c["step"]: k + 1 for k, c in enumerate(att.candidates)} if att is not None else {}
     rows = _step_range(steps, limit, n)
     t = Table(title=f"steps {rows.start}..{max(rows.start, rows.stop - 1)} of {n}" if n else "no steps")
     for col in ("step", "agent", "kind", "content"):
@@ -179,6 +189,7 @@ def show(
     for i in rows:
         s = tr.steps[i]
         mark = " ★" if gold is not None and gold.step == s.index else ""
+        mark += f" #{rank[s.index]}" if s.index in rank else ""
         text = (s.content or (json.dumps(s.tool_args) if s.tool_args is not None else "")).replace("\n", " ")
         indent = "  " if s.parent is not None else ""
         t.add_row(f"{s.index}{mark}", indent + s.agent, s.kind, text[:width])
@@ -192,9 +203,17 @@ def show(
         console.print(f"[bold]task:[/] {tr.task[:300]}")
     if gold is not None:
         console.print(f"[bold]gold:[/] agent={gold.agent} step={gold.step} — {gold.reason[:300]}")
+    if att is not None:
+        _print_attribution(att, "attribution")
+
+
+EXIT_SUCCESS_RUN = 3  # `attribute`: a trace's run succeeded, so nothing was blamed (unless --force)
 
 
 def _print_attribution(att: Any, src: str) -> None:
+    if att.metadata.get("abstained"):
+        console.print(f"[bold]{src}[/]: [green]no blame[/] — {att.reason} (use --force to attribute it anyway)")
+        return
     if not att.parsed:
         console.print(f"[yellow]{src}: the tracer's answer could not be parsed[/] ({(att.raw or '')[:200]!r})")
         return
@@ -202,6 +221,12 @@ def _print_attribution(att: Any, src: str) -> None:
     console.print(f"[bold]{src}[/]: agent [bold cyan]{att.agent}[/], step [bold cyan]{att.step}[/]{conf}")
     if att.reason:
         console.print(f"  reason: {att.reason}")
+    if att.candidates:
+        from .attribution.confidence import candidates_text
+
+        console.print(f"  top-{len(att.candidates)}: {candidates_text(att.candidates)}", highlight=False)
+    if att.metadata.get("note"):
+        console.print(f"  [yellow]{att.metadata['note']}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -212,9 +237,15 @@ def attribute(
     verify: bool = typer.Option(False, "--verify", help="Confirm or refute the prediction by replay (runnable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the attribution as JSON."),
     outcome: str | None = typer.Option(None, "--outcome", help=_OUTCOME_HELP),
+    force: bool = typer.Option(False, "--force", help="Attribute traces whose outcome is 'success' too."),
 ) -> None:
-    """Name the responsible agent, the decisive step and a reason for a failed trace."""
+    """Name the responsible agent, the decisive step and a reason for a failed trace.
+
+    A trace whose outcome is 'success' is not blamed (exit status 3) unless --force; an 'unknown'
+    outcome gets a one-line warning. Low-confidence answers say so, with the top-3 candidates.
+    """
     from .attribution import get_attributor
+    from .attribution.confidence import outcome_guard
 
     items = _read(src)
     _set_outcome(items, outcome)
@@ -223,31 +254,47 @@ def attribute(
     except (ValueError, ImportError, RuntimeError) as e:
         _fail(str(e))
     results = []
+    n_success = 0
     for item in items:
         tr = _trace_of(item)
-        att = att_m.attribute(tr, ground_truth=tr.ground_truth if with_gt else None)
-        if verify:
-            from .annotation.verify import verify_attribution
+        if tr.outcome == "unknown" and not as_json:
+            err_console.print(f"[yellow]warning:[/] {tr.run_id}: outcome unknown; attributing it as if it failed",
+                              highlight=False)
+        if tr.outcome == "success" and not force:
+            att = outcome_guard(tr, method=getattr(att_m, "name", method))
+            n_success += 1
+        else:
+            att = att_m.attribute(tr, ground_truth=tr.ground_truth if with_gt else None)
+            if verify:
+                from .annotation.verify import verify_attribution
 
-            att = verify_attribution(tr, att)
+                att = verify_attribution(tr, att)
         results.append((tr, att, item.gold if isinstance(item, AnnotatedTrace) else None))
     if as_json:
         console.print_json(json.dumps([{"run_id": t.run_id, **a.to_dict()} for t, a, _ in results]))
-        return
-    for tr, att, gold in results:
-        _print_attribution(att, tr.run_id)
-        if verify:
-            v = att.metadata.get("verification") or {}
-            color = {"confirmed": "green", "refuted": "red"}.get(v.get("status", ""), "yellow")
-            console.print(f"  replay check: [{color}]{v.get('status', 'unverifiable')}[/] — {v.get('reason', '')}")
-        if gold is not None:
-            ok_a, ok_s = att.matches(gold)
-            console.print(f"  gold: agent {gold.agent} ({'✓' if ok_a else '✗'}), step {gold.step} ({'✓' if ok_s else '✗'})")
+    else:
+        for tr, att, gold in results:
+            _print_attribution(att, tr.run_id)
+            if att.metadata.get("abstained"):
+                continue
+            if verify:
+                v = att.metadata.get("verification") or {}
+                color = {"confirmed": "green", "refuted": "red"}.get(v.get("status", ""), "yellow")
+                console.print(f"  replay check: [{color}]{v.get('status', 'unverifiable')}[/] — {v.get('reason', '')}")
+            if gold is not None:
+                ok_a, ok_s = att.matches(gold)
+                console.print(
+                    f"  gold: agent {gold.agent} ({'✓' if ok_a else '✗'}), step {gold.step} ({'✓' if ok_s else '✗'})"
+                )
+    if n_success:
+        raise typer.Exit(EXIT_SUCCESS_RUN)
 
 
 @app.command("eval")
 def eval_(
-    src: Path = typer.Argument(..., help="A folder or file of annotated traces (e.g. Who&When)."),
+    src: list[Path] = typer.Argument(
+        None, help="A folder or file of annotated traces (e.g. Who&When); with --leave-one-out, 2+ sources."
+    ),
     method: str = typer.Option("embedded", "--method", "-m", help="The attribution method to score (see `attribute`)."),
     with_gt: bool = typer.Option(False, "--with-gt", help="w/ G: give the ground truth to the tracer."),
     folds: int = typer.Option(
@@ -256,11 +303,31 @@ def eval_(
     seeds: int = typer.Option(1, "--seeds", help="Repeat cross-validation with this many seeds."),
     out: Path | None = typer.Option(None, "--json", help="Write per-file predictions and accuracies here."),
     train: list[Path] = typer.Option([], "--train", help="Train on these sets instead of cross-validating."),
+    test: Path | None = typer.Option(None, "--test", help="The set to score (same as the SRC argument)."),
+    leave_one_out: bool = typer.Option(
+        False, "--leave-one-out", help="Each SRC is one system: train on all others, score it; print the matrix."
+    ),
+    calibrate_out: Path | None = typer.Option(
+        None, "--calibrate-out", help="With --leave-one-out: write the confidence calibration fitted on it here."
+    ),
 ) -> None:
-    """Agent- and step-level accuracy with the trivial floors beside them (cross-validated when learning)."""
-    from .evaluation import run_eval_cli
+    """Agent- and step-level accuracy with the trivial floors beside them (cross-validated when learning).
 
-    run_eval_cli(src, method=method, with_gt=with_gt, folds=folds, seeds=seeds, out=out, train=train, console=console)
+    The cross-system protocol: `eval --train A --train B --test C` (train on other systems, score one), and
+    `eval --leave-one-out A B C ...` (the matrix: each source scored by a model trained on all the others).
+    """
+    from .evaluation import run_eval_cli, run_loo_cli
+
+    srcs = list(src or []) + ([test] if test is not None else [])
+    if leave_one_out:
+        if train:
+            _fail("--leave-one-out trains on the other sources; do not give --train")
+        run_loo_cli(srcs, method=method, with_gt=with_gt, out=out, calibrate_out=calibrate_out, console=console)
+        return
+    if len(srcs) != 1:
+        _fail("give one set to score (SRC or --test SRC), or several with --leave-one-out")
+    run_eval_cli(srcs[0], method=method, with_gt=with_gt, folds=folds, seeds=seeds, out=out, train=train,
+                 console=console)
 
 
 # agentracer.annotation.inject.FAULTS, spelled out so that `--help` imports nothing heavy (a test keeps them equal)

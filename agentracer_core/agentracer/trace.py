@@ -180,6 +180,13 @@ class Attribution:
 
     ``parsed`` is False when a model's answer could not be read; ``agent``/``step`` are then ``None``
     and ``raw`` keeps the answer. ``evidence`` lists step indices that support the decision.
+
+    ``candidates`` lists the most probable decisive steps, best first (the embedded attributor gives the
+    top 3), each ``{"step": int, "agent": str, "probability": float}``; empty when the method gives no
+    ranking. A run that is not blamed (a successful run, see :func:`agentracer.attribute`) has
+    ``agent = step = None``, ``confidence = 0.0`` and ``metadata["abstained"]`` saying why;
+    ``metadata["low_confidence"]`` is True when the answer should be confirmed (``metadata["note"]`` says
+    so in plain words). Older JSON without ``candidates`` still reads (as an empty list).
     """
 
     agent: str | None
@@ -191,10 +198,16 @@ class Attribution:
     parsed: bool = True
     raw: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict of every field."""
         return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)}
+
+    @property
+    def low_confidence(self) -> bool:
+        """Whether the attributor flagged this answer as one to confirm (or abstained)."""
+        return bool(self.metadata.get("low_confidence") or self.metadata.get("abstained"))
 
     @classmethod
     def from_dict(cls, d: Any, *, prefix: str = "") -> Attribution:
@@ -218,6 +231,7 @@ class Attribution:
             parsed=bool(d.get("parsed", True)),
             raw=_opt(d, "raw", str, None, prefix),
             metadata=copy.deepcopy(d.get("metadata") or {}),
+            candidates=_candidates(d.get("candidates"), prefix),
         )
 
     def matches(self, gold: Attribution) -> tuple[bool, bool]:
@@ -225,6 +239,23 @@ class Attribution:
         agent_ok = self.agent is not None and normalize_agent(self.agent) == normalize_agent(gold.agent)
         step_ok = self.step is not None and self.step == gold.step
         return agent_ok, step_ok
+
+
+def _candidates(value: Any, prefix: str) -> list[dict[str, Any]]:
+    """The ``candidates`` list of an Attribution dict, checked (absent or null: none)."""
+    if value is None:
+        return []
+    _check_type(value, list, prefix + "candidates")
+    out = []
+    for k, c in enumerate(value):
+        where = f"{prefix}candidates[{k}]"
+        if not isinstance(c, dict):
+            raise TraceError(f"expected an object, got {type(c).__name__}", field=where)
+        step = _opt(c, "step", int, None, where + ".")
+        prob = _opt(c, "probability", (int, float), None, where + ".")
+        out.append({"step": step, "agent": _opt(c, "agent", str, None, where + "."),
+                    "probability": None if prob is None else float(prob)})
+    return out
 
 
 @dataclass

@@ -14,6 +14,13 @@ How it decides
    over-trust the step ranker). The answer is the most probable agent and that agent's most probable
    step, so agent and step always agree.
 
+The answer also carries the **top-3 candidate steps** with their probabilities (``Attribution.candidates``),
+a **calibrated confidence** (the chosen step's probability through the map fitted on leave-one-system-out
+predictions, :mod:`.confidence`; the raw one is ``metadata["raw_probability"]``) and, when the answer
+should be confirmed, ``metadata["low_confidence"]`` with a plain-words ``metadata["note"]``. A trace with
+one candidate step never gets more than :data:`ONE_STEP_CAP`. (Not blaming successful runs is the job of
+:func:`agentracer.attribute` and the CLI, see :func:`.confidence.outcome_guard`.)
+
 Two parameter sets ship, one for w/o G and one for w/ G (the ground truth adds features), and each
 comes in two **profiles**: the default one, learnt from chat transcripts (Who&When), and a
 ``framework`` one for traces recorded from an instrumented framework (LangGraph, AutoGen, CAMEL,
@@ -50,12 +57,14 @@ from typing import Any
 
 from ..trace import AnnotatedTrace, Attribution, Trace
 from .base import register
+from .confidence import assess, calibrate, feature_distance, low_confidence_note
 from .features import AGENT_FEATURES, STEP_FEATURES, TraceFeatures, extract, with_step_mass
 from .listwise import train_params
 
-__all__ = ["DEFAULT_PARAMS", "EmbeddedAttributor", "profile_of"]
+__all__ = ["DEFAULT_PARAMS", "ONE_STEP_CAP", "EmbeddedAttributor", "profile_of"]
 
 DEFAULT_PARAMS = Path(__file__).with_name("embedded_params.json")
+ONE_STEP_CAP = 0.3  # a trace with one candidate step: nothing to compare it with, so never a confident blame
 
 _REASONS = {
     "first_coder": "it is the first step that writes code for the task",
@@ -203,26 +212,54 @@ class EmbeddedAttributor:
         own = [i for i in range(len(p_step)) if feats.agent_of_candidate[i] == a_best]
         best = max(own, key=lambda i: (p_step[i], -i))
         step = feats.candidates[best]
-        ranked = sorted(range(len(p_step)), key=lambda i: -p_step[i])[:3]
+        ranked = sorted(range(len(p_step)), key=lambda i: (-p_step[i], i))[:3]
         profile = self._profile(trace)
         mode = self._mode(with_gt, profile)
+        cands = [
+            {"step": feats.candidates[i].index, "agent": feats.agents[feats.agent_of_candidate[i]],
+             "probability": round(p_step[i], 4)}
+            for i in ranked
+        ]
+        reason, explained = self._reason(feats, best, mode)
+        raw = p_step[best]
+        conf = calibrate(raw)
+        if len(p_step) <= 1:
+            conf = min(conf, ONE_STEP_CAP)
+        distance = limit = None
+        if mode is not None:
+            m = mode["step"]
+            cols = self._cols[id(mode)]
+            distance = round(feature_distance([[r[c] for c in cols] for r in feats.step_rows], m["mu"], m["sd"]), 4)
+            limit = m.get("distance_limit")
+        runner_up = max((p_step[i] for i in ranked if i != best), default=0.0)
+        ratio = runner_up / raw if raw > 0 else 0.0
+        why = assess(conf, len(p_step), explained, distance, distance_limit=limit, runner_up_ratio=ratio)
+        far = any("far from the training data" in w for w in why)
         return Attribution(
             agent=feats.agents[a_best],
             step=step.index,
-            reason=self._reason(feats, best, mode),
-            confidence=round(p_step[best], 4),
+            reason=reason,
+            confidence=round(conf, 4),
             method=self.name,
             evidence=[feats.candidates[i].index for i in ranked],
+            candidates=cands,
             metadata={
                 "agent_probability": round(p_agent[a_best], 4),
+                "raw_probability": round(raw, 4),
+                "feature_distance": distance,
+                "explained": explained,
+                "far_from_training": far,
+                "runner_up_ratio": round(ratio, 4),
                 "with_gt": with_gt,
                 "params": "custom" if self._custom else str(self._path.name),
                 "profile": profile,
+                **({"low_confidence": True, "note": low_confidence_note(cands, why)} if why else {}),
                 **({"fallback_prior": True} if mode is None else {}),
             },
         )
 
-    def _reason(self, feats: TraceFeatures, i: int, mode: dict[str, Any] | None) -> str:
+    def _reason(self, feats: TraceFeatures, i: int, mode: dict[str, Any] | None) -> tuple[str, bool]:
+        """The reason in words for candidate ``i``, and whether a known cue explains it."""
         row = feats.step_rows[i]
         contrib: list[tuple[float, str]] = []
         names = STEP_FEATURES if mode is None else mode["step"]["features"]
@@ -247,7 +284,7 @@ class EmbeddedAttributor:
                 break
         agent = feats.agents[feats.agent_of_candidate[i]]
         why = "; ".join(seen) if seen else "it ranks highest among the steps"
-        return f"Step {feats.candidates[i].index} by {agent}: {why}."
+        return f"Step {feats.candidates[i].index} by {agent}: {why}.", bool(seen)
 
     # ------------------------------------------------------------------ training
     def fit(self, items: list[AnnotatedTrace]) -> EmbeddedAttributor:

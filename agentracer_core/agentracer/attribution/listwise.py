@@ -155,13 +155,18 @@ def _train_mode(
         r = _Ranker([xs[i] for i in tr], [ys[i] for i in tr], l2)
         for i in f:
             cross[i] = r.probs(xs[i])
+    # how far a training trace lies from the training data (see attribution.confidence.feature_distance): the
+    # 99th percentile is the limit past which a new trace is called far from anything the model was fitted on
+    dists = sorted(float(np.sqrt(np.mean(((x - step_model.mu) / step_model.sd) ** 2))) for x in xs)
+    limit = dists[min(len(dists) - 1, int(0.99 * len(dists)))]
     a_idx = [i for i, (_, _, a) in enumerate(ex) if a is not None]
     axs = [np.asarray(with_step_mass(ex[i][0], list(cross[i])), dtype=float) for i in a_idx]
     ays = [ex[i][2] for i in a_idx]
     a_l2, a_acc = _choose_l2(axs, ays, _folds(len(axs), inner_folds, seed + 1))
     agent_model = _Ranker(axs, ays, a_l2)
     return {
-        "step": {**step_model.export(names), "inner_cv_accuracy": round(inner_acc, 4)},
+        "step": {**step_model.export(names), "inner_cv_accuracy": round(inner_acc, 4),
+                 "distance_limit": round(limit, 4)},
         "agent": {**agent_model.export(AGENT_FEATURES), "inner_cv_accuracy": round(a_acc, 4)},
         "n_traces": len(xs),
     }

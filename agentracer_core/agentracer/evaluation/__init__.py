@@ -16,6 +16,10 @@ Protocol
   with other shuffles.
 - ``train``: fit once on other sets instead (generalisation); items of the scored set are removed from
   the training data first (same file, or same run id with the same steps).
+- **Cross-system** (the primary figure): ``--train A --test C`` fits on other systems and scores one;
+  ``--leave-one-out A B C ...`` (:mod:`.crosssys`) scores each source with a model fitted on all the others,
+  beside that source's floors, with the mean over systems, the top-3 rate and the calibration error.
+  Within-set CV is the optimistic figure.
 - ``folds <= 1`` (or a method that does not learn): the method is used as it ships; for a learned
   method the shipped parameters are then used, exactly as ``agentracer attribute`` does, so both give
   the same answer for a file (the score is optimistic when the shipped model was trained on this set).
@@ -27,12 +31,14 @@ Protocol
 
 Modules: :mod:`.items` (loading), :mod:`.scoring` (match, accuracy, interval, floors), :mod:`.cv` (folds),
 :mod:`.run` (:func:`evaluate`), :mod:`.summary` (the report dict), :mod:`.table` (the printed table) and
-:mod:`.cli` (``agentracer eval``). Every name below is importable from ``agentracer.evaluation``.
+:mod:`.cli` (``agentracer eval``), :mod:`.crosssys` (the leave-one-system-out matrix, ``eval --leave-one-out``)
+and :mod:`.calibration` (reliability, ECE, the Platt map). Every name below is importable from ``agentracer.evaluation``.
 """
 
 from __future__ import annotations
 
-from .cli import run_eval_cli
+from .cli import run_eval_cli, run_loo_cli
+from .crosssys import leave_one_out
 from .cv import cross_validate, cv_unit, fold_assignment, fold_of_items
 from .items import EvalItem, load_items
 from .run import evaluate
@@ -48,10 +54,12 @@ __all__ = [
     "evaluate",
     "fold_assignment",
     "fold_of_items",
+    "leave_one_out",
     "lenient_step_match",
     "load_items",
     "predict",
     "print_report",
     "run_eval_cli",
+    "run_loo_cli",
     "score",
 ]

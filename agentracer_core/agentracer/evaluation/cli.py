@@ -13,7 +13,7 @@ from .items import EvalItem, load_items
 from .run import evaluate, is_trainable
 from .table import print_report
 
-__all__ = ["run_eval_cli"]
+__all__ = ["run_eval_cli", "run_loo_cli"]
 
 
 def run_eval_cli(
@@ -83,6 +83,62 @@ def run_eval_cli(
     rep["src"] = str(src)
     rep["train"] = [str(p) for p in train or []]
     print_report(rep, console)
+    if out is not None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(rep, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        console.print(f"wrote {out}")
+    return rep
+
+
+def run_loo_cli(
+    srcs: Sequence[Path],
+    method: str = "embedded",
+    with_gt: bool = False,
+    out: Path | None = None,
+    calibrate_out: Path | None = None,
+    console: Any = None,
+) -> dict[str, Any]:
+    """``agentracer eval --leave-one-out SRC...``: the cross-system matrix with floors (see :mod:`.crosssys`)."""
+    import typer
+    from rich.console import Console
+
+    from .crosssys import leave_one_out, print_matrix, source_name, write_calibration
+
+    console = console or Console()
+    err = Console(stderr=True)
+    try:
+        if len(srcs) < 2:
+            raise ValueError("--leave-one-out needs at least 2 labelled sources (one per system)")
+        sources = []
+        for p in srcs:
+            items, warns = load_items(p)
+            for w in warns:
+                err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+            if not items:
+                raise TraceError("holds no annotated trace", file=str(p))
+            sources.append((source_name(p), items))
+        names = [n for n, _ in sources]
+        if len(set(names)) < len(names):  # two sources with the same folder name: use the full paths
+            sources = [(str(p), its) for p, (_, its) in zip(srcs, sources, strict=True)]
+        att = get_attributor(method)
+        if not is_trainable(att):
+            raise ValueError(f"method {method!r} does not learn (no fit()); --leave-one-out needs a trainable method")
+        rep = leave_one_out(sources, method, with_gt=with_gt, factory=lambda: att)
+    except TraceError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (ValueError, ImportError, RuntimeError) as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    rep["sources"] = [str(p) for p in srcs]
+    print_matrix(rep, console)
+    if calibrate_out is not None:
+        shipped = get_attributor(method)
+        dists = [shipped.attribute(e.item.trace).metadata.get("feature_distance") for _, its in sources for e in its]
+        doc = write_calibration(rep, Path(calibrate_out), dists)
+        console.print(f"calibration (a={doc['a']}, b={doc['b']}, distance limit {doc['distance_limit']}) -> "
+                      f"{calibrate_out}")
     if out is not None:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,7 @@ details.step>summary::before{content:'▸ ';color:#8a93a3}details.step[open]>sum
 .badge.dec{background:#d62728}.badge.gold{background:#2ca02c}.badge.k{background:#8a93a3}
 pre{white-space:pre-wrap;word-break:break-word;margin:0;padding:6px 8px;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;background:#fafbfc;border-top:1px solid #eef0f3;max-height:420px;overflow:auto}
 .child{margin:4px 8px 6px 16px;border-left:3px solid #c8ced8;padding-left:6px;font-size:12px}
+.cands{font-size:12.5px;margin-top:4px}.cands ol{margin:2px 0 0 18px;padding:0}.note{font-size:12.5px;margin-top:4px;color:#8a5a00}
 .child .k{font-weight:600}.reason{margin:4px 8px;padding:6px 8px;background:#fff1f1;border-radius:4px;font-size:12.5px}
 """
 
@@ -95,6 +96,8 @@ def _body(text: str) -> str:
 def _att_card(att: Attribution | None, title: str, cls: str, gold: Attribution | None = None) -> str:
     if att is None:
         return ""
+    if att.metadata.get("abstained"):
+        return f'<div class="card {cls}"><h2>{title}</h2>no blame: {_e(att.reason)}</div>'
     if not att.parsed:
         return f'<div class="card {cls}"><h2>{title}</h2>the tracer answer could not be parsed</div>'
     conf = f" · confidence {att.confidence:.2f}" if att.confidence is not None else ""
@@ -105,11 +108,20 @@ def _att_card(att: Attribution | None, title: str, cls: str, gold: Attribution |
             f'<span class="verdict">agent {"✓" if a_ok else "✗"} · step {"✓" if s_ok else "✗"}</span>'
         )
     method = f" · {html.escape(att.method)}" if att.method else ""
+    extra = ""
+    if att.candidates:
+        items = "".join(
+            f'<li>step {_e(c.get("step"))} · {_e(c.get("agent"))} · {100 * (c.get("probability") or 0):.0f}%</li>'
+            for c in att.candidates
+        )
+        extra += f'<div class="cands">Top-{len(att.candidates)} candidates:<ol>{items}</ol></div>'
+    if att.metadata.get("note"):
+        extra += f'<div class="note">{_e(att.metadata["note"])}</div>'
     return (
         f'<div class="card {cls}" id="{cls}-card"><h2>{title}{method}</h2>'
         f'<div>agent <b class="att-agent">{_e(att.agent or "?")}</b> · step '
         f'<b class="att-step">{att.step if att.step is not None else "?"}</b>{conf}{verdict}</div>'
-        f'<div class="reason-text">{_e(att.reason or "")}</div></div>'
+        f'<div class="reason-text">{_e(att.reason or "")}</div>{extra}</div>'
     )
 
 
@@ -245,8 +257,10 @@ def write_report(
     trace = item.trace if isinstance(item, AnnotatedTrace) else item
     if attribution is None and method:
         from ..attribution import get_attributor
+        from ..attribution.confidence import outcome_guard
 
-        attribution = get_attributor(method).attribute(trace)
+        # a successful run is not blamed (its card says so); see agentracer.attribution.confidence
+        attribution = outcome_guard(trace, method=method) or get_attributor(method).attribute(trace)
     text = render_report(item, attribution)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

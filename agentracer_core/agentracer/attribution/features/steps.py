@@ -135,7 +135,7 @@ def speaker_columns(v: StepView) -> Columns:
 def content_columns(v: StepView) -> tuple[StepMarks, Columns]:
     """Content cues: code, assumptions, inability, agreement, claims of results (and the unsupported ones),
     manual work, promises, answers, talk of errors, plans, the first step's drift from the task."""
-    n, nt, lows, texts, tool = v.n, v.nt, v.lows, v.texts, v.tool
+    n, nt, lows, texts, tool = v.n, v.nt, v.cue_lows, v.cue_texts, v.tool  # quoted boilerplate masked
     new_nums, new_names = new_facts(v)
     code = [nt[i] and "```" in texts[i] for i in range(n)]
     coders = [i for i in range(n) if code[i]]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...trace import Step, Trace, normalize_agent
+from . import quoted
+from .quoted import mask_quoted
 from .text import (
     _ANSWER,
     _EXIT,
@@ -48,6 +50,8 @@ class StepView:
     known: set[str]  # the task's numbers and answer-like tokens
     step_nums: list[set[str]]
     step_tok: list[set[str]]
+    cue_texts: list[str]  # the texts with quoted boilerplate masked, for the content cues (:mod:`.quoted`)
+    cue_lows: list[str]
 
     @property
     def n(self) -> int:
@@ -76,6 +80,7 @@ def read_steps(trace: Trace, cands: list[Step]) -> StepView:
             children.setdefault(s.parent, []).append(s)
     texts = [_step_text(s) for s in cands]
     lows = [t.lower() for t in texts]
+    cue_texts = mask_quoted(trace, texts) if quoted.MASK_QUOTED else texts
     bodies = [t.replace("TERMINATE", "").strip() for t in texts]
     tool = _tool_flags(cands)
     agents, agent_idx = _agent_index(cands)
@@ -114,6 +119,8 @@ def read_steps(trace: Trace, cands: list[Step]) -> StepView:
         known=_answer_tokens(task, task_nums) | task_nums,
         step_nums=step_nums,
         step_tok=[_answer_tokens(t, step_nums[i]) for i, t in enumerate(texts)],
+        cue_texts=cue_texts,
+        cue_lows=[t.lower() for t in cue_texts] if cue_texts is not texts else lows,
     )
 
 
