@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,8 @@ from .features import AGENT_FEATURES, STEP_FEATURES, TraceFeatures, extract
 
 __all__ = ["DEFAULT_PARAMS", "EmbeddedAttributor", "rebuild", "simulated_set", "train_params"]
 
-DEFAULT_PARAMS = Path(__file__).with_name("embedded_params.json")
+# Package data, found through importlib.resources (a real file: the package is installed unzipped).
+DEFAULT_PARAMS = Path(str(files("agentracer.attribution").joinpath("embedded_params.json")))
 _DEFAULT_DATA = ("who_and_when/Algorithm-Generated",)
 _L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)
 
