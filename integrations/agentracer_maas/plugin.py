@@ -48,8 +48,7 @@ def agentracer_plugin_info() -> dict[str, Any]:
         "framework": "MaAS (not on PyPI)",
         "distribution": None,
         "installed": _maas_installed(),
-        "install": "nothing: not a package; any MaAS-style workflow object is recognised by its shape "
-                   "(a real MaAS checkout: put it on PYTHONPATH or set MAAS_PATH)",
+        "install": "nothing: not a package, recognised by shape (real MaAS: its checkout on PYTHONPATH or MAAS_PATH)",
     }
 
 
