@@ -69,3 +69,29 @@ def test_merge_keeps_old_sections_in_place_and_adds_new_ones() -> None:
     assert merge_sections(old, new) == "# T\nnew pre\n## A\na1\n## B\nb2\n## C\nc1\n## D\nd2\n"
     assert merge_sections("", new) == new
     assert merge_sections(old, "# T\n") == "# T\n## A\na1\n## B\nb1\n## C\nc1\n"
+
+
+def test_attribution_speed_only_run_keeps_the_accuracy_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bench_attribution.py --skip-accuracy` (no --generated) re-measures speed only: the accuracy and
+    generalisation tables of the committed page survive byte for byte, and the page says where they came from."""
+    from agentracer.testing import whowhen_dir
+
+    if not whowhen_dir().is_dir():
+        pytest.skip(f"Who&When data not found at {whowhen_dir()}")
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    sys.modules.pop("bench_attribution", None)
+    import bench_attribution
+    from results_md import _BLOCK
+
+    committed = (ROOT / "bench" / "results" / "attribution.md").read_text(encoding="utf-8")
+    page = tmp_path / "attribution.md"
+    page.write_text(committed, encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["bench_attribution.py", "--skip-accuracy", "--out", str(page)])
+    assert bench_attribution.main() == 0
+    after = page.read_text(encoding="utf-8")
+    old_blocks = {m.group(1): m.group(2) for m in _BLOCK.finditer(committed)}
+    new_blocks = {m.group(1): m.group(2) for m in _BLOCK.finditer(after)}
+    assert set(old_blocks) == {"accuracy", "generalisation"} and all(b.strip() for b in old_blocks.values())
+    assert new_blocks == old_blocks
+    assert "--skip-accuracy` (tables of parts it did not run are kept from the earlier run of" in after
+    assert "| 100-step trace" in after  # the part it did run
