@@ -4,15 +4,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-all
 
-.PHONY: demo test bench lint venv install clean vllm-test phoenix phoenix-test
+# torch: the CPU build that lies on this machine's disk. The pin lives here (and in .ci/constraints-cpu.txt,
+# which every install below obeys), not in the package metadata: `agentracer[train]` on a GPU box takes its
+# CUDA torch.
+CPU_PIN := -c .ci/constraints-cpu.txt
+
+.PHONY: demo test bench lint venv install clean vllm-test phoenix phoenix-test dist user-install-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[all]"
+	$(BIN)/pip install -q $(CPU_PIN) "torch==2.13.0"
+	$(BIN)/pip install -q $(CPU_PIN) -e ".[all]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,6 +35,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# The distribution users install: sdist + wheel in dist/, checked by twine.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# Install-as-a-user: the wheel into fresh venvs, one extra at a time, each running its example (CI runs it).
+user-install-test: $(STAMP)
+	PY=$(PY) bash .ci/user_install.sh
 
 # Arize Phoenix needs its own venv (its mcp>=2 clashes with camel-ai's mcp<2): a real OTLP round trip.
 .venv-phoenix/bin/phoenix:

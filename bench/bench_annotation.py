@@ -2,7 +2,8 @@
 throughput with and without local Ray, and a >= 1,000-trace dataset built from scratch.
 
 Parts (each writes ``bench/out/annotation-<part>.json``; the Markdown table ``bench/results/annotation.md``
-is re-rendered from every part found):
+is re-rendered from every part found there and merged into the committed page, so the sections of the parts
+not run now are kept as they were):
 
     python bench/bench_annotation.py replays    --n 60   # 100-step traces: replays per strategy, bound, agreement
     python bench/bench_annotation.py agreement  --n 40   # short generated traces, 4 frameworks x 3 domains
@@ -350,10 +351,18 @@ def main(argv: list[str] | None = None) -> int:
         res["_seconds"] = time.perf_counter() - t0
         res["_n"] = args.n or {"replays": 60, "agreement": 40, "throughput": 12, "dataset": 115}[part]
         (OUT / f"annotation-{part}.json").write_text(json.dumps(res, indent=1))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(render() + "\n")
+    write_results()
     print(f"-> {RESULTS}")
     return 0
+
+
+def write_results() -> None:
+    """Render the parts found in ``OUT`` into ``RESULTS``, keeping the sections of the parts not found."""
+    from results_md import merge_sections
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    RESULTS.write_text(merge_sections(old, render() + "\n"))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import resource
 import statistics
 import sys
@@ -209,7 +210,14 @@ def main() -> int:
     )
     cmd += (f" --generated {args.generated}" if args.generated else "") + (
         f" --fresh {args.fresh}" if args.fresh else ""
-    ) + "`"
+    ) + (" --skip-accuracy" if args.skip_accuracy else "") + "`"
+    out = Path(args.out)
+    if (args.skip_accuracy or not args.generated) and out.exists():
+        old_text = out.read_text(encoding="utf-8")
+        prev = re.search(r"kept from the earlier run of (`[^`]*`)", old_text) or re.search(
+            r"^Command: (`[^`]*`)", old_text, re.M)
+        if prev:
+            cmd += f" (tables of parts it did not run are kept from the earlier run of {prev.group(1)})"
     machine = f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()}-core CPU, no GPU"
     lines = [
         "### Embedded attributor (Who&When Algorithm-Generated, 126 files)",
@@ -217,6 +225,9 @@ def main() -> int:
         f"Command: {cmd}. Machine: {machine}.",
         "",
     ]
+    # Each optional part sits between markers; a part not run now is rendered empty and refilled from the
+    # committed page (bench/results_md.py), so a partial run never drops tables it did not recompute.
+    lines.append("<!-- part:accuracy -->")
     if not args.skip_accuracy:
         lines += [
             "Exact match (agent: normalised name; step: exact index). Mean ± std over the test folds (folds x seeds); "
@@ -240,6 +251,7 @@ def main() -> int:
             "only ~20% of the traces.",
             "",
         ]
+    lines += ["<!-- end:accuracy -->", "<!-- part:generalisation -->"]
     if args.generated:
         lines += [
             "Generalisation across sets (w/o G). The generated set was made with the annotation pipeline's "
@@ -257,6 +269,7 @@ def main() -> int:
             *generalisation_rows(Path(args.generated), args.folds, args.seeds, Path(args.fresh) if args.fresh else None),
             "",
         ]
+    lines.append("<!-- end:generalisation -->")
     lines += [
         "Speed: wall time per `attribute()` call (median, min, max over 50 calls) and the thread's CPU time (median), "
         "pinned to one core; the load average shows how busy the shared machine was (2 cores): under load the "
@@ -270,9 +283,12 @@ def main() -> int:
         *speed_rows(),
         "",
     ]
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from results_md import merge_blocks
+
+    text = "\n".join(lines) + "\n"
+    out.write_text(merge_blocks(out.read_text(encoding="utf-8"), text) if out.exists() else text, encoding="utf-8")
     print(f"wrote {out}")
     return 0
 

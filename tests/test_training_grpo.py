@@ -19,7 +19,7 @@ from agentracer.training.config import ConfigError, config_from_dict, load_confi
 from agentracer.training.grpo import build_grpo_config, build_sft_config, grpo_kwargs, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = sorted((ROOT / "trainer" / "configs").glob("*.yaml"))
+RECIPES = sorted((ROOT / "agentracer_core" / "agentracer" / "training" / "recipes").glob("*.yaml"))
 COMPONENTS = ("agent_reward", "step_reward", "format_reward")
 
 
@@ -105,12 +105,12 @@ def test_lora_and_single_sum_reward(tiny_qwen3: Path, tmp_path: Path) -> None:
 
 
 def test_cli_runs_the_cpu_smoke_recipe(tmp_path: Path) -> None:
-    """`agentracer train --config trainer/configs/cpu-smoke.yaml` as shipped (only output_dir redirected)."""
+    """`agentracer train --config FILE` on the shipped cpu-smoke recipe (only output_dir redirected)."""
     import yaml
     from agentracer.cli import app
     from typer.testing import CliRunner
 
-    recipe = yaml.safe_load((ROOT / "trainer" / "configs" / "cpu-smoke.yaml").read_text())
+    recipe = yaml.safe_load((ROOT / "agentracer_core" / "agentracer" / "training" / "recipes" / "cpu-smoke.yaml").read_text())
     assert recipe["model"] == "tiny"
     recipe["output_dir"] = str(tmp_path / "smoke")
     cfg_file = tmp_path / "cpu-smoke.yaml"
@@ -157,7 +157,7 @@ def test_config_errors_name_the_key(tmp_path: Path, patch: dict, key: str) -> No
 
 
 def test_relative_paths_resolve_from_the_repo_root() -> None:
-    cfg = load_config(ROOT / "trainer" / "configs" / "cpu-smoke.yaml")
+    cfg = load_config(ROOT / "agentracer_core" / "agentracer" / "training" / "recipes" / "cpu-smoke.yaml")
     assert cfg.base_dir == ROOT
     assert cfg.output_dir == ROOT / "runs" / "cpu-smoke"
 

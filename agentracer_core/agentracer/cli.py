@@ -25,6 +25,22 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        console.print(f"agentracer {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    pass
+
+
 def _fail(msg: str, code: int = 2) -> None:
     err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -390,7 +406,7 @@ def annotate_generate(
 
 
 @app.command()
-def train(config: Path = typer.Option(..., "--config", "-c", help="A recipe YAML (see trainer/configs).")) -> None:
+def train(config: Path = typer.Option(..., "--config", "-c", help="A recipe YAML, or a shipped recipe by name (cpu-smoke, qwen3-8b-lora-1gpu, ...).")) -> None:
     """Train a tracer with GRPO (TRL) from a recipe config."""
     from .training.cli import train_cli
 
@@ -435,15 +451,23 @@ def refine(
 
 @app.command()
 def plugins() -> None:
-    """List installed framework plugins, their framework version, and whether it is installed."""
+    """List the framework plugins: each framework's version if installed, else what to install for it."""
+    from rich.markup import escape
+
     from .hooks import list_plugins
 
     t = Table(title="agentracer plugins")
-    for col in ("plugin", "framework", "distribution", "version", "installed"):
+    for col in ("plugin", "framework", "package", "version", "status", "to use it"):
         t.add_column(col)
     for p in list_plugins():
-        t.add_row(p["name"], str(p.get("framework")), str(p.get("distribution")), str(p.get("version") or "-"),
-                  "yes" if p.get("installed") else "no")
+        if p.get("by_shape"):
+            package = "- (not a package)"
+            status = "recognised by shape" + ("; checkout found" if p.get("installed") else "")
+        else:
+            package = str(p.get("distribution"))
+            status = "installed" if p.get("installed") else "not installed"
+        t.add_row(p["name"], str(p.get("framework")), package, str(p.get("version") or "-"), status,
+                  escape(str(p.get("install") or "ready")))  # escape: [langgraph] is not rich markup
     console.print(t)
 
 

@@ -54,7 +54,9 @@ class AgentracerSpec:
 
 
 class PluginInfo(dict):
-    """One installed plugin: name, framework, framework distribution, its version and whether installed."""
+    """One installed plugin: name, framework, framework distribution, its version, whether installed, and
+    ``install``: what to install to use it (None when nothing is missing). A plugin without a distribution
+    (MaAS) recognises systems by their shape: ``by_shape`` is True and ``install`` says so."""
 
 
 _PM: pluggy.PluginManager | None = None
@@ -89,6 +91,7 @@ def get_plugin_manager(*, reload: bool = False) -> pluggy.PluginManager:
 def list_plugins() -> list[PluginInfo]:
     """Installed plugins, each with its framework's distribution, version and whether it is installed."""
     pm = get_plugin_manager()
+    extras = _agentracer_extras()
     out: list[PluginInfo] = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda kv: kv[0]):
         info: dict[str, Any] = {"name": name, "framework": name, "distribution": None}
@@ -107,8 +110,27 @@ def list_plugins() -> list[PluginInfo]:
                 version = None
         info["version"] = version
         info["installed"] = version is not None if dist else bool(info.get("installed", False))
+        info["by_shape"] = not dist
+        info.setdefault("install", None if info["installed"] else _install_hint(name, dist, extras))
         out.append(PluginInfo(info))
     return out
+
+
+def _agentracer_extras() -> set[str]:
+    """The extras that the installed ``agentracer`` distribution declares (empty when it is not installed)."""
+    try:
+        return set(importlib.metadata.metadata("agentracer").get_all("Provides-Extra") or [])
+    except importlib.metadata.PackageNotFoundError:
+        return set()
+
+
+def _install_hint(name: str, dist: str | None, extras: set[str]) -> str:
+    """What a user installs to use plugin ``name`` whose framework is the distribution ``dist``."""
+    if not dist:
+        return "nothing: not a package, recognised by the shape of the system object"
+    if name in extras:
+        return f"pip install 'agentracer[{name}]'"
+    return f"pip install {dist}"
 
 
 def run_system(system: Any, task: str) -> str:

@@ -48,6 +48,7 @@ def agentracer_plugin_info() -> dict[str, Any]:
         "framework": "MaAS (not on PyPI)",
         "distribution": None,
         "installed": _maas_installed(),
+        "install": "nothing: not a package, recognised by shape (real MaAS: its checkout on PYTHONPATH or MAAS_PATH)",
     }
 
 

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import json
 import math
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,8 @@ from .listwise import train_params
 
 __all__ = ["DEFAULT_PARAMS", "ONE_STEP_CAP", "EmbeddedAttributor", "profile_of"]
 
-DEFAULT_PARAMS = Path(__file__).with_name("embedded_params.json")
+# Package data, found through importlib.resources (a real file: the package is installed unzipped).
+DEFAULT_PARAMS = Path(str(files("agentracer.attribution").joinpath("embedded_params.json")))
 ONE_STEP_CAP = 0.3  # a trace with one candidate step: nothing to compare it with, so never a confident blame
 
 _REASONS = {

@@ -1,4 +1,4 @@
-"""Training recipes: a YAML file (see ``trainer/configs/`` and :mod:`agentracer.training.grpo`) read and checked
+"""Training recipes: a YAML file (see the shipped ``agentracer/training/recipes/`` and :mod:`agentracer.training.grpo`) read and checked
 into a :class:`TrainConfig`; :class:`ConfigError` names the file and the key of a bad value.
 :data:`RANDOM_CONFIGS` holds the Qwen3 sizes that ``model: random:SIZE`` may name."""
 
@@ -176,13 +176,18 @@ def config_from_dict(d: Any, *, base_dir: Path | None = None, source: str | None
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read a recipe YAML; relative paths in it are resolved from the repository root holding it.
+    """Read a recipe YAML (a path, or the name of a shipped recipe such as ``cpu-smoke``).
+
+    Relative paths in it are resolved from the repository root holding the file, or from the current
+    directory for a shipped recipe named by name.
 
     ``overrides`` replace top-level keys (e.g. ``{"output_dir": "/tmp/x"}``) before checking.
     """
     import yaml
 
-    path = Path(path)
+    from .shipped import find_recipe
+
+    path, shipped = find_recipe(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -196,5 +201,5 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     if not isinstance(d, dict):
         raise ConfigError(f"a recipe must be a mapping, got {type(d).__name__}", file=str(path))
     d.update(overrides or {})
-    base = find_repo_root(path.parent) or path.parent.resolve()
+    base = Path.cwd() if shipped else (find_repo_root(path.parent) or path.parent.resolve())
     return config_from_dict(d, base_dir=base, source=str(path))

@@ -1,6 +1,6 @@
 """GRPO training of a tracer with TRL: recipe config -> dataset -> (SFT warm-up) -> GRPO -> checkpoint.
 
-A recipe is a YAML file (see ``trainer/configs/``)::
+A recipe is a YAML file (see the shipped ``agentracer/training/recipes/``)::
 
     model: tiny                      # a local path, a hub id, ``tiny`` (built here), or random:qwen3-0.6b|qwen3-8b
     dataset: synthetic:32            # or whowhen:DIR, a trace file/folder, a saved annotation dataset; or a list
