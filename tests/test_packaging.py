@@ -139,7 +139,7 @@ def test_version_is_in_one_place_and_printed() -> None:
 
 def test_shipped_recipe_found_by_name_and_a_path_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("yaml")
-    from agentracer.training.grpo import ConfigError, load_config
+    from agentracer.training.config import ConfigError, load_config
     from agentracer.training.shipped import find_recipe, recipe_dir, recipes
 
     assert {"cpu-smoke", "qwen3-8b-lora-1gpu"} <= set(recipes())
