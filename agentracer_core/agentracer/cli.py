@@ -50,10 +50,14 @@ def _trace_of(item: Trace | AnnotatedTrace) -> Trace:
 def import_(
     src: Path = typer.Argument(..., help="Who&When JSON, OTLP JSON or JSONL file, or a folder of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Destination .jsonl file."),
+    redact_pii: bool = typer.Option(False, "--redact-pii", help="Also mask e-mails, phone numbers, IBANs and card numbers."),
+    redact_entropy: bool = typer.Option(False, "--redact-entropy", help="Also mask high-entropy strings (see docs/trust.md)."),
 ) -> None:
-    """Import traces from any supported format into agentracer JSONL."""
+    """Import traces from any supported format into agentracer JSONL (secrets masked on the way out)."""
     from .formats import write
+    from .recording.redact import configure
 
+    configure(pii=redact_pii, entropy=redact_entropy)
     items = _read(src)
     write(items, out, "jsonl")
     console.print(f"imported {len(items)} trace(s) from {src} -> {out}")
@@ -67,10 +71,16 @@ def export(
     endpoint: str | None = typer.Option(
         None, "--endpoint", help="Also send the spans live over OTLP/HTTP, e.g. http://127.0.0.1:4318/v1/traces."
     ),
+    redact_pii: bool = typer.Option(False, "--redact-pii", help="Also mask e-mails, phone numbers, IBANs and card numbers."),
+    redact_entropy: bool = typer.Option(False, "--redact-entropy", help="Also mask high-entropy strings (see docs/trust.md)."),
 ) -> None:
-    """Export traces to JSONL, OTLP JSON, Who&When JSON or plain JSON (and optionally over OTLP/HTTP)."""
-    from .formats import write
+    """Export traces to JSONL, OTLP JSON, Who&When JSON or plain JSON (and optionally over OTLP/HTTP).
 
+    Every output is redacted (secrets masked), imported content included."""
+    from .formats import write
+    from .recording.redact import configure
+
+    configure(pii=redact_pii, entropy=redact_entropy)
     items = _read(src)
     try:
         write(items, out, fmt)

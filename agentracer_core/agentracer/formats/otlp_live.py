@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Trace
 from .agentracer_spans import trace_to_spans
 from .otlp_json import SCOPE, version
@@ -57,6 +58,7 @@ def _readable_spans(items: Iterable[Trace | AnnotatedTrace]) -> list[Any]:
     return out
 
 
+@redacts("traces")
 def send_otlp(
     traces: Trace | AnnotatedTrace | Iterable[Trace | AnnotatedTrace],
     endpoint: str,
@@ -64,7 +66,7 @@ def send_otlp(
     headers: Mapping[str, str] | None = None,
     timeout: float = 10.0,
 ) -> int:
-    """Send traces as spans to an OTLP/HTTP endpoint (``http://host:4318/v1/traces``); returns the span count.
+    """Send traces (redacted) as spans to an OTLP/HTTP endpoint (``http://host:4318/v1/traces``); returns the span count.
 
     Raises ``ConnectionError`` when the endpoint does not accept them, and ``ImportError`` with the pip
     command when ``opentelemetry-exporter-otlp-proto-http`` is missing.

@@ -78,9 +78,14 @@ def _mixed(v: str) -> bool:
     return any(c.isdigit() for c in v) or (any(c.isupper() for c in v) and any(c.islower() for c in v))
 
 
+_HEXISH = re.compile(r"[0-9a-fA-F\-]+")
+
+
 def _tokenish(v: str) -> bool:
-    """A value of a ``*_key``/``*_token`` name that looks like a credential, not a word, number or id."""
-    return (len(v) >= 12 and not v.isdigit() and ":" not in v
+    """A value of a generic ``*_key``/``*_token`` name that looks like a credential, not a word, a number or
+    an id: hex strings and UUIDs (``cache_key``, ``llm_key``: hashes) are left alone; the names that always
+    hold credentials (``api_key``, ``access_token``...) are the other keyword rule's, which masks those too."""
+    return (len(v) >= 12 and ":" not in v and not _HEXISH.fullmatch(v)
             and (any(c.isdigit() for c in v) or len(v) >= 20))
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..trace import Trace
-from .clean import _jsonable
+from .clean import _jsonable, _redact_obj
 from .guard import log
 from .handles import NullHandle, Run, StepHandle, _current_run, _current_step
 from .llm import LLMRecording, ReplayLLM
@@ -144,7 +144,7 @@ class Recorder(StepRecording, LLMRecording):
             framework=fw,
             agents=list(agents or []),
             ground_truth=ground_truth,
-            metadata=_jsonable(dict(metadata or {})),
+            metadata=_redact_obj(_jsonable(dict(metadata or {})), self.redact),  # plugins put run inputs here
         )
         tr.metadata.setdefault("started", time.time())
         attrs = run_span_attributes(tr.run_id, fw)
@@ -214,7 +214,7 @@ class Recorder(StepRecording, LLMRecording):
             tr.final_answer = self.redact(final_answer if isinstance(final_answer, str) else str(final_answer))
         tr.metadata["ended"] = time.time()
         if error is not None:
-            tr.metadata["error"] = f"{type(error).__name__}: {error}"
+            tr.metadata["error"] = self.redact(f"{type(error).__name__}: {error}")
         span = run.span
         span.set_attribute("agentracer.outcome", tr.outcome)
         span.set_attribute("agentracer.steps", len(tr.steps))

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from .detectors import Rule, default_rules, entropy_rule, pii_rules
 
 __all__ = [
-    "MASK", "WRITERS", "add_pattern", "configure", "patterns", "redact", "redact_item", "redact_value",
+    "MASK", "WRITERS", "add_pattern", "configure", "patterns", "redact", "redact_any", "redact_item", "redact_pair", "redact_value",
     "redactor", "redacts",
 ]
 
@@ -196,39 +196,66 @@ def redact(text: str) -> str:
     return _engine(_options["pii"], _options["entropy"])(text)
 
 
-def redact_value(obj: Any, red: Callable[[str], str] = redact) -> Any:
+_NAME_WORDS = ("secret", "passw", "pwd", "credential", "key", "token", "auth")
+
+
+@functools.lru_cache(maxsize=2048)
+def _secret_name(name: str) -> bool:
+    low = name.lower()
+    return any(w in low for w in _NAME_WORDS)
+
+
+def redact_pair(name: Any, value: str, red: Callable[[str], str] | None = None) -> str:
+    """``value`` redacted as the value of the field ``name``: ``{"api_key": "abcd1234efgh5678"}`` holds a
+    secret that the value alone does not show, so a secret-like name is redacted together with its value."""
+    red = red or redact
+    if isinstance(name, str) and value and _secret_name(name):
+        prefix = f"{name}="
+        out = red(prefix + value)
+        if out.startswith(prefix):
+            return out[len(prefix):]
+    return red(value)
+
+
+def redact_value(obj: Any, red: Callable[[str], str] | None = None) -> Any:
     """A copy of a JSON-like value (dicts, lists, tuples, strings) with every string, keys included, redacted."""
+    red = red or redact
     if isinstance(obj, str):
         return red(obj)
     if isinstance(obj, dict):
-        return {(red(k) if isinstance(k, str) else k): redact_value(v, red) for k, v in obj.items()}
+        return {(red(k) if isinstance(k, str) else k): redact_pair(k, v, red) if isinstance(v, str) else redact_value(v, red)
+                for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [redact_value(v, red) for v in obj]
     return obj
 
 
-def redact_item(item: Any, red: Callable[[str], str] = redact) -> Any:
+def redact_item(item: Any, red: Callable[[str], str] | None = None) -> Any:
     """A redacted copy of a Trace or AnnotatedTrace (through its dict form); anything else via :func:`redact_any`."""
     from ..trace import AnnotatedTrace, Trace
 
     if isinstance(item, (Trace, AnnotatedTrace)):
-        return type(item).from_dict(redact_value(item.to_dict(), red))
+        return type(item).from_dict(redact_value(item.to_dict(), red or redact))
     return redact_any(item, red)
 
 
-def redact_any(obj: Any, red: Callable[[str], str] = redact) -> Any:
-    """A redacted copy of what a writer gets: traces, lists/iterators of them, dataclasses, JSON-like values."""
+def redact_any(obj: Any, red: Callable[[str], str] | None = None) -> Any:
+    """A redacted copy of what a writer gets: traces, dicts, lists or iterators of anything, dataclasses (their
+    fields, recursively), strings. Other objects (numbers, paths, models) are returned as they are."""
     from ..trace import AnnotatedTrace, Trace
 
+    red = red or redact
+    if isinstance(obj, str):
+        return red(obj)
     if isinstance(obj, (Trace, AnnotatedTrace)):
         return redact_item(obj, red)
-    if isinstance(obj, (str, dict)):
-        return redact_value(obj, red)
+    if isinstance(obj, dict):
+        return {(red(k) if isinstance(k, str) else k): redact_pair(k, v, red) if isinstance(v, str) else redact_any(v, red)
+                for k, v in obj.items()}
     if isinstance(obj, (list, tuple, Iterator)):
         return [redact_any(x, red) for x in obj]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        changes = {f.name: redact_any(getattr(obj, f.name), red) for f in dataclasses.fields(obj)
-                   if f.init and isinstance(getattr(obj, f.name), (str, dict, list, tuple))}
+        changes = {f.name: redact_any(getattr(obj, f.name), red) for f in dataclasses.fields(obj) if f.init}
         return dataclasses.replace(obj, **changes)
     return obj
 
