@@ -215,3 +215,43 @@ def test_redact_value_keeps_structure() -> None:
     v = {"a": [1, 2.5, None, True, "sk_live_" + "x1" * 12], "api_key": "abcd1234efgh5678", "n": {"k": ("t",)}}
     out = redact_value(v)
     assert out == {"a": [1, 2.5, None, True, MASK], "api_key": MASK, "n": {"k": ["t"]}}
+
+
+def test_pii_is_opt_in() -> None:
+    from agentracer import Recorder
+    from agentracer.recording.redact import redactor
+
+    text = ("Mail jane.doe@example.org or call +44 20 7946 0958; IBAN GB82 WEST 1234 5698 7654 32, "
+            "card 4111 1111 1111 1111, order 4111 1111 1111 1112.")
+    assert redact(text) == text  # off by default
+    out = redactor(pii=True)(text)
+    for pii in ("jane.doe@example.org", "7946 0958", "GB82 WEST", "4111 1111 1111 1111"):
+        assert pii not in out, out
+    assert "4111 1111 1111 1112" in out  # fails the Luhn check: not a card
+    rec = Recorder(redact_pii=True)
+    assert "jane.doe@example.org" not in rec.redact(text)
+
+
+def test_cli_redact_pii_flag(tmp_path: Path) -> None:
+    from agentracer.cli import app
+    from agentracer.formats.jsonl import dumps
+    from typer.testing import CliRunner
+
+    tr = Trace(run_id="pii", task="t")
+    tr.add_step(Step(index=0, agent="a", content="write to jane.doe@example.org"))
+    src = tmp_path / "in.jsonl"
+    src.write_text(dumps(tr) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["export", str(src), "-o", str(tmp_path / "a.jsonl"), "--redact-pii"]).exit_code == 0
+    assert "jane.doe@example.org" not in (tmp_path / "a.jsonl").read_text(encoding="utf-8")
+    assert runner.invoke(app, ["export", str(src), "-o", str(tmp_path / "b.jsonl")]).exit_code == 0
+    assert "jane.doe@example.org" in (tmp_path / "b.jsonl").read_text(encoding="utf-8")  # PII stays opt-in
+
+
+def test_detect_secrets_is_imported_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, agentracer, agentracer.formats, agentracer.recording.redact; print('detect_secrets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
