@@ -10,7 +10,9 @@ Usage (from the repository root, the environment as in BENCHMARKS.md)::
   and results) of the Who&When files in ``../shared/data/who_and_when`` plus generated negatives (UUIDs, git
   SHAs, base64 images, hashes in code, ordinary config); reported for the default detectors and with the
   opt-in entropy and PII detectors.
-- Cost: microseconds per call on clean step text (cache off: each text is new) and on text with a secret.
+- Cost: microseconds per call on clean step text (cache off: each text is new) and on text with a secret;
+  with ``--baseline OLD/redact.py`` also CPU time per call of that file's ``_redact`` against this one's on
+  the same texts, interleaved (Who&When steps, and short agent messages).
 """
 
 from __future__ import annotations
@@ -52,10 +54,35 @@ def recall(red) -> tuple[dict[str, float], int, int]:
     return {k: found[k] / total[k] for k in total}, sum(found.values()), sum(total.values())
 
 
+def compare(baseline: Path, ww: list[str], rounds: int = 3) -> dict[str, float]:
+    """CPU µs per call, median of ``rounds``, of the baseline's ``_redact`` and this tree's (uncached)."""
+    import importlib.util
+    import statistics
+
+    from agentracer.recording.redact import _engine
+
+    spec = importlib.util.spec_from_file_location("baseline_redact", baseline)
+    old = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(old)  # type: ignore[union-attr]
+    new = _engine(False, False)._run
+    short = [f"{t} ({i})" for i in range(1000) for t in
+             ("The solver computed 42 apples.", "VERDICT: ACCEPT", "Plan: 1) look up the price; 2) multiply by 3.")]
+    times: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name, fn in (("baseline", old._redact), ("new", new)):
+            for label, texts in (("whowhen_step", ww), ("short_message", short)):
+                t0 = time.process_time()
+                for t in texts:
+                    fn(t)
+                times.setdefault(f"{name}_{label}", []).append((time.process_time() - t0) / len(texts) * 1e6)
+    return {k: round(statistics.median(v), 1) for k, v in times.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--whowhen", type=Path, default=ROOT.parent / "shared" / "data" / "who_and_when" / "Algorithm-Generated")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--baseline", type=Path, help="an older redact.py to time against (its _redact)")
     args = ap.parse_args()
     ww = step_texts(args.whowhen)
     neg = negatives()
@@ -86,6 +113,8 @@ def main() -> None:
     res["us_per_step_whowhen"] = round(clean, 1)
     res["us_per_secret_sample"] = round((time.perf_counter() - t0) / len(secret) * 1e6, 1)
     res["mean_chars_whowhen_step"] = round(sum(map(len, ww)) / len(ww))
+    if args.baseline:
+        res["cpu_us_per_call"] = compare(args.baseline, ww)
     text = json.dumps(res, indent=1)
     print(text)
     if args.json:
