@@ -1,6 +1,6 @@
 """A generated credential corpus (never real secrets) and a negative corpus, for the redaction tests and bench.
 
-:func:`credentials` builds credentials of 45 kinds from the detectors' documented formats (prefixes, lengths,
+:func:`credentials` builds credentials of 57 kinds from the detectors' documented formats (prefixes, lengths,
 alphabets of detect-secrets' plugins and gitleaks' rules) with a seeded RNG; :func:`samples` embeds each one
 in prose, JSON, YAML, an env file, an HTTP header, a URL and code. :func:`negatives` gives text that holds no
 secret: UUIDs, git SHAs, base64 images, hashes in code, and ordinary config and prose.
@@ -94,6 +94,20 @@ KINDS: dict[str, tuple[Callable[[random.Random], str], str, bool]] = {
     "replicate": (lambda r: "r8_" + _s(r, ALNUM, 37), "REPLICATE_API_TOKEN", False),
     "age": (lambda r: "AGE-SECRET-KEY-1" + _s(r, "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".upper(), 58), "AGE_KEY", False),
     "artifactory": (lambda r: "AKC" + _s(r, ALNUM, 70), "ARTIFACTORY_API_KEY", False),
+    "slack-app-token": (lambda r: f"xapp-1-A{_s(r, UPPER_ALNUM, 10)}-{r.randrange(10**12, 10**13)}-{_s(r, HEX, 64)}",
+                        "SLACK_APP_TOKEN", False),
+    "stripe-webhook": (lambda r: "whsec_" + _s(r, ALNUM, 32), "STRIPE_WEBHOOK_SECRET", False),
+    "atlassian": (lambda r: "ATATT3xFfGF0" + _s(r, URLSAFE, 170) + "=" + _s(r, HEX, 8).upper(), "JIRA_API_TOKEN", False),
+    "azure-ad-client-secret": (lambda r: _s(r, ALNUM, 3) + str(r.randrange(10)) + "Q~" + _s(r, ALNUM + "_~.-", 34),
+                               "AZURE_CLIENT_SECRET", False),
+    "notion": (lambda r: "ntn_" + "".join(r.choice(string.digits) for _ in range(11)) + _s(r, ALNUM, 35), "NOTION_TOKEN", False),
+    "perplexity": (lambda r: "pplx-" + _s(r, ALNUM, 48), "PPLX_API_KEY", False),
+    "xai": (lambda r: "xai-" + _s(r, ALNUM, 80), "XAI_API_KEY", False),
+    "supabase": (lambda r: "sbp_" + _s(r, HEX, 40), "SUPABASE_ACCESS_TOKEN", False),
+    "sentry": (lambda r: "sntryu_" + _s(r, HEX, 64), "SENTRY_AUTH_TOKEN", False),
+    "tailscale": (lambda r: f"tskey-auth-k{_s(r, ALNUM, 10)}CNTRL-{_s(r, ALNUM, 30)}", "TS_AUTHKEY", False),
+    "facebook": (lambda r: "EAAC" + _s(r, ALNUM, 160), "FB_ACCESS_TOKEN", False),
+    "mapbox": (lambda r: "sk.eyJ1Ijoi" + _s(r, URLSAFE, 50) + "." + _s(r, URLSAFE, 22), "MAPBOX_SECRET_TOKEN", False),
     "pem-private-key": (_pem, "PRIVATE_KEY", False),
     "basic-auth": (_basic, "BASIC_AUTH", False),
     "db-url-password": (lambda r: _s(r, ALNUM + "!*~", 18), "DATABASE_URL", True),
@@ -117,7 +131,7 @@ class Sample:
 
 
 def credentials(per_kind: int = 8, seed: int = 18) -> list[tuple[str, str]]:
-    """``(kind, credential)`` pairs: ``per_kind`` of each kind (45 kinds x 8 = 360 by default)."""
+    """``(kind, credential)`` pairs: ``per_kind`` of each kind (57 kinds x 8 = 456 by default)."""
     rng = random.Random(seed)
     return [(k, gen(rng)) for k, (gen, _, _) in KINDS.items() for _ in range(per_kind)]
 

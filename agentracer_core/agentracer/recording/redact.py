@@ -38,6 +38,7 @@ MASK = "[REDACTED]"
 _extra: list[Rule] = []  # add_pattern()
 _options = {"pii": False, "entropy": False}
 _engines: dict[tuple[bool, bool], _Engine] = {}
+_current: list[_Engine] = []  # the engine of the process-wide options, once built (the hot path of redact())
 _lock = threading.Lock()
 _CACHE_MAX_CHARS = 65536
 
@@ -160,6 +161,7 @@ def configure(*, pii: bool | None = None, entropy: bool | None = None) -> dict[s
         _options["pii"] = bool(pii)
     if entropy is not None:
         _options["entropy"] = bool(entropy)
+    _current.clear()
     return dict(_options)
 
 
@@ -179,6 +181,7 @@ def add_pattern(pattern: str, replacement: str = MASK) -> None:
     _extra.append(Rule("user", re.compile(pattern), replacement=None if replacement == MASK else replacement))
     with _lock:
         _engines.clear()
+        _current.clear()
 
 
 def patterns() -> list[str]:
@@ -193,7 +196,10 @@ def redact(text: str) -> str:
     """
     if not isinstance(text, str) or not text:
         return text
-    return _engine(_options["pii"], _options["entropy"])(text)
+    if not _current:
+        _current[:] = [_engine(_options["pii"], _options["entropy"])]
+    eng = _current[0]
+    return eng.cached(text) if len(text) <= _CACHE_MAX_CHARS else eng._run(text)
 
 
 _NAME_WORDS = ("secret", "passw", "pwd", "credential", "key", "token", "auth")
