@@ -123,7 +123,8 @@ _GITLEAKS = [
     _r("github-fine-grained", r"github_pat_[A-Za-z0-9_]{40,}"),
     _r("huggingface", r"hf_[A-Za-z0-9]{30,}"),
     _r("gitlab", r"gl(?:pat|dt|ft|rt|soat|cbt|imt|ptt|oas)-[A-Za-z0-9_\-]{20,}"),
-    _r("aws-access-key", r"A(?:3T[A-Z0-9]|BIA|CCA|KIA|SIA)[0-9A-Z]{16}(?![0-9A-Za-z])"),
+    _r("aws-access-key", r"A(?:3T[A-Z0-9]|BIA|CCA|KIA|SIA)[0-9A-Z]{16}(?![0-9A-Za-z])",
+       markers=("A3T", "ABIA", "ACCA", "AKIA", "ASIA")),
     _r("digitalocean", r"do[opr]_v1_[a-f0-9]{64}"),
     _r("shopify", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"),
     _r("databricks", r"dapi[a-h0-9]{32}(?:-\d)?"),
@@ -172,7 +173,7 @@ _GITLEAKS = [
     _r("heroku", r"HRKU-[A-Za-z0-9_\-]{40,}"),
     _r("discord-webhook", r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_\-]{60,}",
        bound=False, markers=("discord",)),
-    _r("twitter-bearer", r"A{22}[A-Za-z0-9%]{60,}"),
+    _r("twitter-bearer", r"A{22}[A-Za-z0-9%]{60,}", markers=("AAAAAAAAAAAAAAAAAAAAAA",)),
 ]
 
 # 4. keyword assignments: NAME sep VALUE in env / YAML / JSON (also JSON-escaped) / ini / code; on lower-case text
@@ -204,6 +205,7 @@ _DS_MARKERS: dict[str, tuple[str, ...]] = {
     "SoftlayerDetector": ("key", "pwd", "pass", "token", "api.softlayer.com"),
     # bot tokens are ``<digits>:A<34 more>`` (gitleaks' rule); detect-secrets' regex is looser
     "TelegramBotTokenDetector": (":A",),
+    "DiscordBotTokenDetector": (".",),  # <id>.<timestamp>.<hmac>
 }
 
 

@@ -52,6 +52,28 @@ def _has_upper(m: str) -> bool:
 # neither (most short messages) skips all of them.
 _RUN = re.compile(r"[A-Za-z0-9_+/=.\-]{11}")
 _WORDS = ("secret", "passw", "pwd", "credential", "key", "token", "://", "bearer", "basic", "private")
+_SHORT = 400  # up to this length, the combined prefix search gates all rules at once
+
+
+def _literal_prefix(rx: re.Pattern[str]) -> str:
+    """The literal characters a regex starts with ("" when it starts with a class, group or assertion)."""
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as parser  # type: ignore[no-redef]
+    out = []
+    try:
+        for op, av in parser.parse(rx.pattern, rx.flags):
+            if str(op) != "LITERAL":
+                break
+            out.append(chr(av))
+    except Exception:  # noqa: BLE001 - an unparsable pattern just gets no prefix
+        return ""
+    return "".join(out)
+
+
+def _alternation(words: set[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))) if words else None
 
 
 class _Engine:
@@ -59,6 +81,19 @@ class _Engine:
 
     def __init__(self, rules: list[Rule], gated: bool) -> None:
         self.rules = rules
+        # short text: one combined search for every rule's markers or literal prefix decides whether any rule
+        # can match (cheaper than a test per rule there; on long text Python's alternations are slower than
+        # separate substring tests, see detectors' docstring)
+        upper: set[str] = set()
+        lower: set[str] = set()
+        self.ungated = False
+        for r in rules:
+            words = r.markers or ((p,) if len(p := _literal_prefix(r.regex)) >= 2 else ())
+            if not words or r.replacement is not None:
+                self.ungated = True
+            for w in words:
+                (upper if _has_upper(w) else lower).add(w.lower() if r.lower else w)
+        self.short_upper, self.short_lower = _alternation(upper), _alternation(lower)
         self.gated = gated  # False when a rule without the guarantee above is in (PII, add_pattern)
         # a rule written for lower-case text, for the rare text whose lower() changes its length
         self.ci = {id(r): re.compile(r.regex.pattern, re.IGNORECASE) for r in rules if r.lower}
@@ -73,6 +108,10 @@ class _Engine:
     def _run(self, text: str) -> str:
         low = text.lower()
         if self.gated and _RUN.search(text) is None and not any(w in low for w in _WORDS):
+            return text
+        if len(text) <= _SHORT and not self.ungated and not (
+                (self.short_upper is not None and self.short_upper.search(text))
+                or (self.short_lower is not None and self.short_lower.search(low))):
             return text
         seen: dict[str, bool] = {}  # marker -> present; rules share markers, and each test scans the text
         for rule, upper, lower in self.plan:
