@@ -94,6 +94,11 @@ def _tokenish(v: str) -> bool:
             and (any(c.isdigit() for c in v) or len(v) >= 20))
 
 
+def _bare(v: str) -> bool:
+    """A value of a bare ``key``/``token`` name: like :func:`_tokenish`, hex strings and UUIDs included."""
+    return len(v) >= 12 and ":" not in v and not v.isdigit() and (any(c.isdigit() for c in v) or len(v) >= 20)
+
+
 def _strong(v: str) -> bool:
     """A value of an ``api_key``/``access_token``-like name: anything but a number or a short word."""
     return len(v) >= 8 and not v.isdigit()
@@ -184,7 +189,10 @@ _KEYWORDS = [
     _r("keyword-secret", r"(?:secret|passw(?:or)?d|pwd|credential)[a-z0-9_.\-]*" + _SEP + _VALUE, 1, lambda v: not v.isdigit(),
        lower=True, bound=False, markers=("secret", "passw", "pwd", "credential")),
     _r("keyword-api-key", r"(?:api|access|auth|private|session|refresh|bearer|account|client|master|signing|encryption)"
-       r"[_\-]?(?:key|token)(?![a-z0-9])" + _SEP + _VALUE, 1, _strong, lower=True, markers=("key", "token")),
+       r"[_\- ]?(?:key|token)(?![a-z0-9])" + _SEP + _VALUE, 1, _strong, lower=True, markers=("key", "token")),
+    # a bare ``key``/``token`` name: hex values too (``token: <md5>``), but not ``key=len`` or ``key=counts.get``
+    _r("keyword-bare", r"(?<![a-z0-9_.\-])(?:key|token)(?![a-z0-9])" + _SEP + _VALUE, 1, _bare, lower=True, bound=False,
+       markers=("key", "token")),
     _r("keyword-key-token", r"(?:key|token)(?![a-z0-9])" + _SEP + _VALUE, 1, _tokenish, lower=True, markers=("key", "token")),
 ]
 

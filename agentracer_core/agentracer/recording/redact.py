@@ -6,9 +6,10 @@
 - :func:`redact_item` / :func:`redact_value` mask a whole trace (or any JSON-like value): imported traces are
   redacted on the way out exactly like recorded ones.
 - :func:`redacts` is the decorator every writer of the project wears (trace files in all formats, the OTLP
-  sender, the HTML report, annotation datasets, training rows, refinement feedback): it redacts the content
-  argument before the writer sees it. ``tests/test_redaction_paths.py`` walks the code and fails on a writer
-  without it.
+  sender, the HTML report, annotation datasets and ledgers, evaluation and refinement outputs): it redacts the
+  content arguments before the writer sees them. ``tests/test_redaction_writers.py`` walks the code and fails
+  on a writer without it. Training rows and refinement feedback call :func:`redact_item` / :func:`redact`.
+- :func:`redact_pair` redacts a field's value together with its name (``{"api_key": "…"}``).
 - :func:`configure` sets the process-wide options (``pii``, ``entropy``); :func:`redactor` makes a redactor
   with its own options, e.g. ``Recorder(redactor=redactor(pii=True))``. :func:`add_pattern` adds a regex to all.
 
@@ -29,8 +30,8 @@ from typing import Any, TypeVar
 from .detectors import Rule, default_rules, entropy_rule, pii_rules
 
 __all__ = [
-    "MASK", "WRITERS", "add_pattern", "configure", "patterns", "redact", "redact_any", "redact_item", "redact_pair", "redact_value",
-    "redactor", "redacts",
+    "MASK", "WRITERS", "add_pattern", "configure", "patterns", "redact", "redact_any", "redact_item", "redact_pair",
+    "redact_value", "redactor", "redacts",
 ]
 
 MASK = "[REDACTED]"
@@ -50,7 +51,7 @@ def _has_upper(m: str) -> bool:
 # Every default rule needs either a run of at least 11 token characters (the shortest format is an Artifactory
 # key) or one of these words (keyword assignments, URL passwords, Authorization headers, PEM blocks): text with
 # neither (most short messages) skips all of them.
-_RUN = re.compile(r"[A-Za-z0-9_+/=.\-]{11}")
+_RUN = re.compile(r"[A-Za-z0-9_+/=.~\-]{11}")
 _WORDS = ("secret", "passw", "pwd", "credential", "key", "token", "://", "bearer", "basic", "private")
 _SHORT = 400  # up to this length, the combined prefix search gates all rules at once
 
