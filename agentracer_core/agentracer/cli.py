@@ -79,10 +79,14 @@ def import_(
     src: Path = typer.Argument(..., help="Who&When JSON, OTLP JSON or JSONL file, or a folder of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Destination .jsonl file."),
     outcome: str | None = typer.Option(None, "--outcome", help=_OUTCOME_HELP),
+    redact_pii: bool = typer.Option(False, "--redact-pii", help="Also mask e-mails, phone numbers, IBANs and card numbers."),
+    redact_entropy: bool = typer.Option(False, "--redact-entropy", help="Also mask high-entropy strings (see docs/trust.md)."),
 ) -> None:
-    """Import traces from any supported format into agentracer JSONL."""
+    """Import traces from any supported format into agentracer JSONL (secrets masked on the way out)."""
     from .formats import write
+    from .recording.redact import configure
 
+    configure(pii=redact_pii, entropy=redact_entropy)
     items = _read(src)
     _set_outcome(items, outcome)
     write(items, out, "jsonl")
@@ -107,10 +111,16 @@ def export(
         None, "--project", help="With --endpoint: the project the spans land in (Phoenix's "
         "openinference.project.name; default: the collector's default project)."
     ),
+    redact_pii: bool = typer.Option(False, "--redact-pii", help="Also mask e-mails, phone numbers, IBANs and card numbers."),
+    redact_entropy: bool = typer.Option(False, "--redact-entropy", help="Also mask high-entropy strings (see docs/trust.md)."),
 ) -> None:
-    """Export traces to JSONL, OTLP JSON, Who&When JSON or plain JSON (and optionally over OTLP/HTTP)."""
-    from .formats import write
+    """Export traces to JSONL, OTLP JSON, Who&When JSON or plain JSON (and optionally over OTLP/HTTP).
 
+    Every output is redacted (secrets masked), imported content included."""
+    from .formats import write
+    from .recording.redact import configure
+
+    configure(pii=redact_pii, entropy=redact_entropy)
     items = _read(src)
     if (attribute or project) and not endpoint:
         _fail("--attribute and --project go with --endpoint URL")

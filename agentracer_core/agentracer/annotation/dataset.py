@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Trace, TraceError
 
 __all__ = ["COLUMNS", "build_dataset", "dedup", "load_dataset", "split_by_task", "task_id_of_trace", "to_row"]
@@ -128,6 +129,7 @@ def _card(rows: dict[str, list[dict[str, Any]]], *, name: str, notes: str = "") 
     return "\n".join(lines)
 
 
+@redacts("items", "notes")
 def build_dataset(
     items: Iterable[AnnotatedTrace],
     out: str | Path,

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Trace
 
 __all__ = ["Ledger", "WorkItem", "linear_parallel", "plan_items", "run_items"]
@@ -145,6 +146,7 @@ class Ledger:
                     added += 1
         return added
 
+    @redacts("obj")
     def _append(self, path: Path, obj: dict[str, Any]) -> None:
         line = json.dumps(obj, ensure_ascii=False) + "\n"
         with path.open("a", encoding="utf-8") as f:

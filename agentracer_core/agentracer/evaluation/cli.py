@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..attribution.base import get_attributor
+from ..recording.redact import redacts
 from ..trace import TraceError
 from .items import EvalItem, load_items
 from .run import evaluate, is_trainable
@@ -84,11 +85,16 @@ def run_eval_cli(
     rep["train"] = [str(p) for p in train or []]
     print_report(rep, console)
     if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(rep, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        _write_report(rep, Path(out))
         console.print(f"wrote {out}")
     return rep
+
+
+@redacts("rep")
+def _write_report(rep: dict[str, Any], out: Path) -> None:
+    """Write the evaluation report as JSON (redacted: it may quote trace content)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
 def run_loo_cli(
@@ -140,8 +146,6 @@ def run_loo_cli(
         console.print(f"calibration (a={doc['a']}, b={doc['b']}, distance limit {doc['distance_limit']}) -> "
                       f"{calibrate_out}")
     if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(rep, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        _write_report(rep, Path(out))
         console.print(f"wrote {out}")
     return rep

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Trace, TraceError
 
 __all__ = ["FORMATS", "load_annotated", "load_trace", "read", "write"]
@@ -93,8 +94,13 @@ def load_annotated(path: str | Path) -> list[AnnotatedTrace]:
     return [x for x in read(path) if isinstance(x, AnnotatedTrace)]
 
 
+@redacts("items")
 def write(items: list[Trace | AnnotatedTrace] | Trace | AnnotatedTrace, path: str | Path, fmt: str | None = None) -> Path:
-    """Write ``items`` to ``path`` in ``fmt`` (default: from the suffix; ``.jsonl`` or ``.json``)."""
+    """Write ``items`` to ``path`` in ``fmt`` (default: from the suffix; ``.jsonl`` or ``.json``), redacted.
+
+    Every string of every trace goes through :func:`agentracer.recording.redact.redact` on the way out,
+    imported traces included.
+    """
     path = Path(path)
     if isinstance(items, (Trace, AnnotatedTrace)):
         items = [items]

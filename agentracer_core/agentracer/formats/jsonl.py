@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..recording import JsonlSink
+from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Step, Trace, TraceError
 
 __all__ = ["JsonlSink", "dumps", "read_jsonl", "write_jsonl"]
@@ -30,8 +31,9 @@ def dumps(item: Trace | AnnotatedTrace) -> str:
     return json.dumps(d, ensure_ascii=False)
 
 
+@redacts("items")
 def write_jsonl(items: list[Trace | AnnotatedTrace] | Trace | AnnotatedTrace, path: str | Path) -> Path:
-    """Write traces to ``path`` atomically (a temp file renamed over it): nothing is half written."""
+    """Write traces to ``path`` atomically (a temp file renamed over it): nothing is half written. Redacted."""
     if isinstance(items, (Trace, AnnotatedTrace)):
         items = [items]
     path = Path(path)

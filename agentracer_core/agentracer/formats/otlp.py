@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Trace, TraceError
 from .agentracer_spans import is_agentracer_spans, spans_to_trace, trace_to_spans
 from .openinference import from_openinference_spans, is_openinference
@@ -52,8 +53,9 @@ def to_otlp_json(traces: Trace | AnnotatedTrace | Iterable[Trace | AnnotatedTrac
     return spans_document(spans)
 
 
+@redacts("items")
 def write_otlp_json(items: Trace | AnnotatedTrace | Iterable[Trace | AnnotatedTrace], path: str | Path) -> Path:
-    """Write OTLP/JSON to ``path`` atomically (a temp file renamed over it)."""
+    """Write OTLP/JSON to ``path`` atomically (a temp file renamed over it), redacted."""
     path = Path(path)
     text = json.dumps(to_otlp_json(items), ensure_ascii=False)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Trace
 from .agentracer_spans import trace_to_spans
 from .otlp_json import SCOPE, version
@@ -109,6 +110,7 @@ def _reachable(endpoint: str, timeout: float) -> None:
         raise ConnectionError(f"no OTLP collector at {endpoint} ({e.strerror or e})") from None
 
 
+@redacts("traces")
 def send_otlp(
     traces: Trace | AnnotatedTrace | Iterable[Trace | AnnotatedTrace],
     endpoint: str,
@@ -118,7 +120,7 @@ def send_otlp(
     attributions: Sequence[Any] | None = None,
     project: str | None = None,
 ) -> int:
-    """Send traces as spans to an OTLP/HTTP endpoint (``http://host:4318/v1/traces``); returns the span count.
+    """Send traces (redacted) as spans to an OTLP/HTTP endpoint (``http://host:4318/v1/traces``); returns the span count.
 
     ``attributions[i]`` (an :class:`~agentracer.trace.Attribution` or None), when given, is sent as a span
     inside trace i's own trace (:func:`attribution_span_dict`). ``project`` sets the resource attribute

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Attribution, Step, Trace, TraceError
 
 __all__ = ["from_whowhen", "is_whowhen", "read_whowhen", "to_whowhen", "write_whowhen"]
@@ -148,8 +149,9 @@ def read_whowhen(path: str | Path) -> AnnotatedTrace | Trace:
     return from_whowhen(d, name=str(path))
 
 
+@redacts("item")
 def write_whowhen(item: Trace | AnnotatedTrace, path: str | Path) -> Path:
-    """Write one record as Who&When JSON (atomically)."""
+    """Write one record as Who&When JSON (atomically), redacted."""
     import os
 
     path = Path(path)

@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from .redact import redact_pair
+
 _SCALAR_TYPES = (str, int, float, bool, type(None))
 _PLAIN = (int, float, bool, type(None))
 
@@ -58,7 +60,7 @@ def _redact_obj(obj: Any, redact: Callable[[str], str]) -> Any:
     if isinstance(obj, str):
         return redact(obj)
     if isinstance(obj, dict):
-        return {k: _redact_obj(v, redact) for k, v in obj.items()}
+        return {k: redact_pair(k, v, redact) if isinstance(v, str) else _redact_obj(v, redact) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_redact_obj(v, redact) for v in obj]
     return obj
@@ -88,7 +90,7 @@ def _clean(obj: Any, redact: Callable[[str], str], depth: int = 0) -> Any:
             for k, v in obj.items():
                 tv = type(v)
                 if tv is str:
-                    v = redact(v)
+                    v = redact_pair(k, v, redact)  # the field name can tell a secret: {"api_key": "..."}
                 elif not (tv is int or tv is bool or v is None):
                     v = _clean(v, redact, d)
                 out[k if isinstance(k, str) else str(k)] = v
@@ -111,7 +113,8 @@ def _clean_any(obj: Any, redact: Callable[[str], str], depth: int) -> Any:
     if depth > 32:
         return "…"
     if isinstance(obj, dict):
-        return {k if isinstance(k, str) else str(k): _clean(v, redact, depth + 1) for k, v in obj.items()}
+        return {k if isinstance(k, str) else str(k): redact_pair(k, v, redact) if isinstance(v, str) else _clean(v, redact, depth + 1)
+                for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):
         return [_clean(v, redact, depth + 1) for v in obj]
     dump = getattr(obj, "model_dump", None)

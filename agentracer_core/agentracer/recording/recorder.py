@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..trace import Trace
-from .clean import _jsonable
+from .clean import _jsonable, _redact_obj
 from .guard import log
 from .handles import NullHandle, Run, StepHandle, _current_run, _current_step
 from .llm import LLMRecording, ReplayLLM
@@ -52,6 +52,9 @@ class Recorder(StepRecording, LLMRecording):
     ``replay``: a :class:`ReplayLLM` whose recorded responses plugins serve instead of calling the LLM.
     ``max_steps_in_memory``: with a sink, keep only the last N steps' content in memory (bounded memory
     for very long runs); the full trace is read back from the sink.
+    ``redactor``: the function every recorded string goes through (default:
+    :func:`agentracer.recording.redact.redact`); ``redact_pii``: also mask e-mails, phone numbers, IBANs and
+    card numbers (ignored when ``redactor`` is given).
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class Recorder(StepRecording, LLMRecording):
         redactor: Callable[[str], str] | None = None,
         keep: int = 16,
         max_steps_in_memory: int | None = None,
+        redact_pii: bool = False,
     ) -> None:
         self.framework = framework
         self.max_steps_in_memory = max_steps_in_memory
@@ -77,6 +81,10 @@ class Recorder(StepRecording, LLMRecording):
         self._runs: list[Run] = []
         self._lock = threading.RLock()
         self.sink = make_sink(sink)
+        if redactor is None and redact_pii:  # also e-mails, phones, IBANs, cards (docs/trust.md)
+            from .redact import redactor as make_redactor  # noqa: PLC0415
+
+            redactor = make_redactor(pii=True)
         if redactor is None:
             from .redact import redact as redactor  # noqa: PLC0415
         self.redact = redactor
@@ -144,7 +152,7 @@ class Recorder(StepRecording, LLMRecording):
             framework=fw,
             agents=list(agents or []),
             ground_truth=ground_truth,
-            metadata=_jsonable(dict(metadata or {})),
+            metadata=_redact_obj(_jsonable(dict(metadata or {})), self.redact),  # plugins put run inputs here
         )
         tr.metadata.setdefault("started", time.time())
         attrs = run_span_attributes(tr.run_id, fw)
@@ -214,7 +222,7 @@ class Recorder(StepRecording, LLMRecording):
             tr.final_answer = self.redact(final_answer if isinstance(final_answer, str) else str(final_answer))
         tr.metadata["ended"] = time.time()
         if error is not None:
-            tr.metadata["error"] = f"{type(error).__name__}: {error}"
+            tr.metadata["error"] = self.redact(f"{type(error).__name__}: {error}")
         span = run.span
         span.set_attribute("agentracer.outcome", tr.outcome)
         span.set_attribute("agentracer.steps", len(tr.steps))

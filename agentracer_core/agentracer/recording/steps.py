@@ -206,13 +206,13 @@ class StepRecording:
             step.usage.update({k: int(v) for k, v in usage.items() if v is not None})
         step.ended = time.time()
         if error is not None:
-            step.metadata["error"] = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+            step.metadata["error"] = self.redact(error if isinstance(error, str) else f"{type(error).__name__}: {error}")
         attrs = end_span_attributes(step, self.capture_content, error)
         if attrs:
             span.set_attributes(attrs)
         if error is not None:
             otel = _otel()
-            span.set_status(otel.Status(otel.StatusCode.ERROR, str(error)[:200]))
+            span.set_status(otel.Status(otel.StatusCode.ERROR, self.redact(str(error))[:200]))
         if h.owns_span:
             span.end()
         with h.run.lock:

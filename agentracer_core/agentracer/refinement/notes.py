@@ -14,6 +14,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..recording.redact import redact
 from ..trace import Attribution, Trace, normalize_agent
 from .checks import question_of
 
@@ -70,10 +71,12 @@ def attribution_note(att: Attribution, trace: Trace, task: Any, task_id: str, rn
     out = ""
     if step is not None and 0 <= step < len(trace.steps):
         out = trace.steps[step].content
-    reason = clip(att.reason or "the tracer gave no reason", 220)
+    # feedback goes back into the agents' prompts: redact before clipping (a clipped secret no longer matches)
+    reason = clip(redact(att.reason or "the tracer gave no reason"), 220)
     body = (
-        f"In a failed run of \"{clip(question_of(task), 180)}\", your output \"{clip(out, 120)}\" at step {step} "
-        f"was identified as the decisive error. Reason: {reason}. Suggested correction: {clip(correction_of(att), 200)}."
+        f"In a failed run of \"{clip(redact(question_of(task)), 180)}\", your output \"{clip(redact(out), 120)}\" "
+        f"at step {step} was identified as the decisive error. Reason: {reason}. "
+        f"Suggested correction: {clip(redact(correction_of(att)), 200)}."
     )
     return Note(agent=agent, key=_key(agent, att.reason or "no reason"), body=body, kind="step", step=step,
                 round=rnd, task_id=task_id)
@@ -81,7 +84,7 @@ def attribution_note(att: Attribution, trace: Trace, task: Any, task_id: str, rn
 
 def critique_note(agent: str, critique: str, task_id: str, rnd: int) -> Note:
     """The generic (Self-Refine style) critique, as a note for ``agent``."""
-    return Note(agent=agent, key=_key("*", critique[:60]), body=clip(critique, 400), kind="critique",
+    return Note(agent=agent, key=_key("*", critique[:60]), body=clip(redact(critique), 400), kind="critique",
                 round=rnd, task_id=task_id)
 
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..recording.redact import redacts
 from .checks import answer_of, question_of
 from .records import RefineResult
 
@@ -35,6 +36,7 @@ def load_tasks(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+@redacts("results", "meta")
 def write_outputs(results: dict[str, list[RefineResult]], out: Path, *, simulated: bool, meta: dict[str, Any]) -> dict[str, Path]:
     """One JSON per system, method and round, a summary JSON and the accuracy plot (PNG)."""
     out.mkdir(parents=True, exist_ok=True)

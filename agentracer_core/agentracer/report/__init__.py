@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..recording.redact import redact
+from ..recording.redact import redact, redacts
 from ..trace import AnnotatedTrace, Attribution, Trace
 
 __all__ = ["render_report", "write_report"]
@@ -246,6 +246,7 @@ def render_report(
     return "".join(parts)
 
 
+@redacts("item", "attribution")
 def write_report(
     item: Trace | AnnotatedTrace,
     out: str | Path,

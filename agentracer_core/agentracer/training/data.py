@@ -269,8 +269,13 @@ def grpo_rows(
     with_ground_truth: bool = False,
 ) -> list[dict[str, Any]]:
     """GRPO rows (conversational ``prompt`` + gold columns) from annotated traces or dataset rows."""
+    # training data is an output too: every trace or row is redacted before its prompt is built (after
+    # clipping to the token budget a secret might no longer be recognisable)
+    from ..recording.redact import redact_item, redact_value
+
     rows = []
     for x in items:
+        x = redact_item(x) if isinstance(x, AnnotatedTrace) else redact_value(x) if isinstance(x, dict) else x
         if isinstance(x, AnnotatedTrace):
             rows.append(_row_from_trace(x, tokenizer, max_prompt_tokens, with_ground_truth))
         elif isinstance(x, dict):
