@@ -74,7 +74,7 @@ class LlamaServer:
 
     def __enter__(self) -> LlamaServer:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"llama_cpp.server exited with {self.proc.returncode}")
@@ -83,7 +83,7 @@ class LlamaServer:
                     return self
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError("llama_cpp.server did not come up within 60 s")
+        raise RuntimeError("llama_cpp.server did not come up within 120 s")
 
     def __exit__(self, *exc: Any) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -13,7 +13,7 @@ a server that rejects that field with a 400 is asked again without it. A separat
 
 Constrained output (``?constrain=1``): the answer's JSON schema goes out as OpenAI's
 ``response_format: {"type": "json_schema", ...}`` (OpenAI, vLLM, llama.cpp's ``llama-server``); a server
-that rejects it with a 400/422 (llama-cpp-python's server) is asked again with
+that rejects it (a 400/422, or llama-cpp-python's server's 500 naming ``response_format``) is asked again with
 ``{"type": "json_object", "schema": ...}``, and that form is kept for the next requests.
 """
 
@@ -131,19 +131,21 @@ class OpenAIGenerator:
                     ) from None
             except urllib.error.HTTPError as e:
                 detail = _error_text(e)
+                refused = e.code in (400, 422) or (e.code == 500 and "response_format" in detail)
+                if refused and self._schema_style == "json_schema" and "response_format" in body:
+                    # llama-cpp-python's server knows only {"type": "json_object", "schema": ...} (and says so
+                    # with a 500 carrying the validation error)
+                    self._schema_style = "json_object"
+                    schema = body["response_format"]["json_schema"]["schema"]
+                    body = {**body, "response_format": self._response_format(schema)}
+                    data = json.dumps(body).encode("utf-8")
+                    continue
                 if e.code >= 500 or e.code == 429:
                     last = f"HTTP {e.code}: {detail}"
                 elif e.code == 400 and "chat_template_kwargs" in body and self._send_template_kwargs:
                     # a strict server: ask again without the thinking switch, and stop sending it
                     self._send_template_kwargs = False
                     body = {k: v for k, v in body.items() if k != "chat_template_kwargs"}
-                    data = json.dumps(body).encode("utf-8")
-                    continue
-                elif e.code in (400, 422) and self._schema_style == "json_schema" and "response_format" in body:
-                    # llama-cpp-python's server knows only {"type": "json_object", "schema": ...}
-                    self._schema_style = "json_object"
-                    schema = body["response_format"]["json_schema"]["schema"]
-                    body = {**body, "response_format": self._response_format(schema)}
                     data = json.dumps(body).encode("utf-8")
                     continue
                 else:

@@ -21,7 +21,7 @@ JSON_ANSWER_FORMAT = (
     "where NAME is one of the agents named in the log, N is the number of the decisive step "
     "(as printed after 'Step'), and TEXT is one or two sentences on what went wrong."
 )
-REASON_MAX_CHARS = 240
+REASON_MAX_CHARS = 160
 
 
 def answer_schema(trace: Trace) -> dict[str, Any]:
