@@ -148,7 +148,9 @@ def run_task(graph: Any, task: dict[str, str], tracer: str) -> dict[str, Any]:
 
     checked = agentracer.verify(graph, trace, checker, oracle=make_oracle(task), attribution=att)
     v = checked.metadata.get("verification", {})
-    row["attribution"] = f"{att.agent} @ step {att.step}" + ("" if att.parsed else " (unparsed)")
+    owner = trace.steps[att.step].agent if att.step is not None and 0 <= att.step < len(trace.steps) else None
+    mismatch = f" (a {owner} step)" if owner and owner != att.agent else ""
+    row["attribution"] = f"{att.agent} @ step {att.step}{mismatch}" + ("" if att.parsed else " (unparsed)")
     row["verification"] = v.get("status", "?")
     if v.get("decisive_step") is not None:
         row["verification"] += f" (replay: {v['decisive_agent']} @ step {v['decisive_step']})"
