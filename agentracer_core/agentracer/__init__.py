@@ -37,6 +37,7 @@ __all__ = [
     "load_trace",
     "recorder_of",
     "refine",
+    "verify",
 ]
 
 def attribute(
@@ -78,6 +79,19 @@ def load_trace(path: str | Path) -> Trace:
     from .formats import load_trace as _load
 
     return _load(path)
+
+
+def verify(system: Any, trace: Trace, checker: Any = None, *, oracle: Any, **kwargs: Any) -> Attribution:
+    """Attribute ``trace`` and check the answer by counterfactual replay on ``system``, in one call.
+
+    ``oracle``: a function ``(trace, step, ground_truth) -> str``, a backend string such as
+    ``llamacpp:PATH.gguf`` or ``openai:MODEL@URL``, or an oracle object. The result's
+    ``metadata["verification"]["status"]`` is ``confirmed``, ``refuted`` or ``unverifiable``. See
+    :func:`agentracer.annotation.verify.verify` for the options. The module loads on first call.
+    """
+    from .annotation.verify import verify as _verify
+
+    return _verify(system, trace, checker, oracle=oracle, **kwargs)
 
 
 def refine(system: Any, tasks: Any, checker: Any = None, rounds: int = 3, **kwargs: Any) -> Any:

@@ -118,7 +118,9 @@ class ScriptedOracle:
 
 def from_backend(spec: str, *, with_ground_truth: bool = False, **options: Any) -> LLMOracle:
     """An :class:`LLMOracle` over an attribution backend: ``transformers:PATH``, ``vllm:PATH``, ``openai:MODEL@URL``."""
-    from ..attribution.backends import make_generator
+    from ..attribution.backends import build_generator
 
-    gen = make_generator(spec, **options)
-    return LLMOracle(gen, name=f"oracle:{spec}", with_ground_truth=with_ground_truth)
+    gen, _, att_opts = build_generator(spec, **options)
+    # sampling options of the spec (max_new_tokens, temperature, ...) apply to the oracle's answers
+    sampling = {k: v for k, v in att_opts.items() if k not in ("constrain", "max_chars")}
+    return LLMOracle(gen, name=f"oracle:{spec}", with_ground_truth=with_ground_truth, **sampling)

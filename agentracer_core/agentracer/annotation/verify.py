@@ -12,16 +12,21 @@ metadata — it replaces the predicted step with the oracle's action and re-runs
 The answer goes to ``attribution.metadata["verified"]`` (True / False / None when it could not be
 checked) and ``metadata["verification"]`` (``status``: confirmed | refuted | unverifiable, ``reason``,
 ``replays``, and ``decisive_step``/``decisive_agent`` when found).
+
+:func:`verify` is the one-line form over a live system (``agentracer.verify``): it wraps the system in a
+:class:`~agentracer.annotation.replay.ForkReplayable` (the framework plugin's fork), attributes the trace
+when no attribution is given, and checks it with :func:`verify_attribution`.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from ..trace import Attribution, Trace, TraceError
 
-__all__ = ["verify_attribution"]
+__all__ = ["as_oracle", "verify", "verify_attribution"]
 
 
 def _agent_step(trace: Trace, step: int | None) -> int | None:
@@ -91,3 +96,74 @@ def verify_attribution(
             extra = {"decisive_step": res.step, "decisive_agent": res.agent}
             why += f"; the decisive step found by replay is {res.step} ({res.agent})"
     return _mark(att, False, "refuted", why, replays=len(s.probes), **extra)
+
+
+def as_oracle(oracle: Any, **options: Any) -> Any:
+    """An oracle from what a user has at hand.
+
+    An object with ``act(trace, step, ground_truth=...)`` is used as it is; a backend string
+    (``llamacpp:PATH.gguf``, ``openai:MODEL@URL``, ``transformers:PATH``, ``vllm:PATH``) becomes an
+    :class:`~agentracer.annotation.oracle.LLMOracle` (``options`` go to the backend); a Python function
+    ``fn(trace, step, ground_truth) -> str`` becomes a :class:`~agentracer.annotation.oracle.ScriptedOracle`.
+    """
+    from .oracle import ScriptedOracle, from_backend
+
+    if callable(getattr(oracle, "act", None)):
+        return oracle
+    if isinstance(oracle, str):
+        return from_backend(oracle, **options)
+    if callable(oracle):
+        return ScriptedOracle(oracle, name=getattr(oracle, "__name__", "oracle"))
+    raise TypeError(
+        f"oracle must be an object with act(), a backend string such as 'llamacpp:PATH.gguf' or "
+        f"'openai:MODEL@URL', or a function (trace, step, ground_truth) -> str; got {type(oracle).__name__}"
+    )
+
+
+def verify(
+    system: Any,
+    trace: Trace,
+    checker: Callable[[Any, Trace | None], bool] | None = None,
+    *,
+    oracle: Any,
+    attribution: Attribution | None = None,
+    method: str = "embedded",
+    ground_truth: str | None = None,
+    search: bool = True,
+    oracle_options: dict[str, Any] | None = None,
+) -> Attribution:
+    """Attribute ``trace`` (or take ``attribution``) and check it by counterfactual replay on ``system``.
+
+    ``system``: what ``agentracer.instrument`` was given (a compiled LangGraph graph, an AutoGen team,
+    ...): its plugin forks it at the predicted step. ``checker(result, new_trace) -> bool`` says whether a
+    replayed run succeeded, ``result`` being what the system itself returned (e.g. LangGraph's final state;
+    default: the new trace's ``outcome``). ``oracle``: see :func:`as_oracle`.
+    ``method``: the attribution method used when ``attribution`` is None. Returns the attribution with
+    ``metadata["verified"]`` and ``metadata["verification"]`` (see the module docstring); an error while
+    replaying is reported as ``unverifiable`` with its message, never raised.
+    """
+    from .replay import ForkReplayable
+
+    if attribution is None:
+        from ..attribution import get_attributor
+
+        attribution = get_attributor(method).attribute(trace, ground_truth=ground_truth)
+    the_oracle = as_oracle(oracle, **(oracle_options or {}))  # bad input is a clear error, raised here
+    replayable = ForkReplayable(system, trace, _unwrapping(checker) if checker is not None else None)
+    try:
+        return verify_attribution(
+            trace, attribution, replayable, oracle=the_oracle, ground_truth=ground_truth, search=search
+        )
+    except Exception as e:  # a replay that crashed: the attribution stays, marked unverifiable
+        return _mark(copy.deepcopy(attribution), None, "unverifiable", f"replay failed: {type(e).__name__}: {e}")
+
+
+def _unwrapping(checker: Callable[[Any, Trace | None], bool]) -> Callable[[Any, Trace | None], bool]:
+    """``checker`` fed the system's own result: a plugin's fork returns ``(result, trace)``."""
+
+    def check(result: Any, new: Trace | None) -> bool:
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Trace):
+            result = result[0]
+        return bool(checker(result, new))
+
+    return check

@@ -48,6 +48,7 @@ def _load_builtin(prefix: str) -> None:
         "transformers": ".backends",
         "vllm": ".backends",
         "openai": ".backends",
+        "llamacpp": ".backends",
         "all-at-once": ".baselines",
         "step-by-step": ".baselines",
         "binary-search": ".baselines",
@@ -67,7 +68,7 @@ def get_attributor(method: str = "embedded", **options: Any) -> Attributor:
         _load_builtin(prefix)
     factory = _REGISTRY.get(prefix)
     if factory is None:
-        known = ", ".join(sorted(set(_REGISTRY) | {"embedded", "transformers", "vllm", "openai", "all-at-once",
+        known = ", ".join(sorted(set(_REGISTRY) | {"embedded", "transformers", "vllm", "openai", "llamacpp", "all-at-once",
                                                      "step-by-step", "binary-search", "rerank"}))
         raise ValueError(f"unknown attribution method {method!r}; known: {known}")
     if arg:

