@@ -91,7 +91,16 @@ def show(
     index: int = typer.Option(0, help="Which trace of the file."),
 ) -> None:
     """Print the steps of a trace as a table."""
-    items = _read(src)
+    import warnings
+
+    from .formats.jsonl import SkippedLineWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedLineWarning)
+        items = _read(src)
+    skipped = [w for w in caught if issubclass(w.category, SkippedLineWarning)]
+    if skipped:
+        console.print(f"[yellow]{src}: skipped {len(skipped)} malformed line(s)[/] (first: {skipped[0].message})")
     if not 0 <= index < len(items):
         _fail(f"{src}: has {len(items)} trace(s); --index {index} is out of range")
     item = items[index]

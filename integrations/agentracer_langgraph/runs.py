@@ -144,9 +144,10 @@ class RunBook:
                 meta["langgraph"]["input"] = ser
             r = self.recorder.start_run(
                 task_text(inputs) if inputs is not None else "",
-                run_id=thread_id or uuid.uuid4().hex,
+                run_id=uuid.uuid4().hex,  # unique per run; the thread is the session (several turns share it)
                 framework="langgraph",
                 metadata=meta,
+                session_id=thread_id,
             )
             run = r if isinstance(r, Run) else None
         st = _RunState(run=run, graph_name=str(name), depth=depth, thread_id=thread_id, adopted=adopted)
