@@ -3,6 +3,7 @@ step's index, agent, kind, role, parent and tool name in about 150 bytes; its co
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from ..trace import Step
@@ -53,11 +54,11 @@ class SpilledStep(Step):
 def spilled(step: Step) -> SpilledStep:
     """The compact stand-in of ``step`` (its content is not copied)."""
     s = object.__new__(SpilledStep)
-    d = s.__dict__
-    d["index"] = step.index
-    d["agent"] = step.agent
-    d["role"] = step.role
-    d["kind"] = step.kind
-    d["parent"] = step.parent
-    d["tool_name"] = step.tool_name
+    # plain attribute sets (not s.__dict__[...]): CPython keeps them as compact shared-key values
+    s.index = step.index
+    s.agent = sys.intern(step.agent) if type(step.agent) is str else step.agent  # one copy per agent name
+    s.role = step.role
+    s.kind = step.kind
+    s.parent = step.parent
+    s.tool_name = step.tool_name
     return s
