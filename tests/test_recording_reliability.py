@@ -20,7 +20,7 @@ import pytest
 from agentracer import Recorder, last_trace
 from agentracer.formats import read
 from agentracer.formats.jsonl import SkippedLineWarning, parse_jsonl
-from agentracer.recording import JsonlSink
+from agentracer.recording import JsonlSink, llm_call_key, llm_key_part
 from agentracer.recording.export import tracer_provider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -143,10 +143,13 @@ def test_lone_surrogates_are_replaced_everywhere(tmp_path: Path) -> None:
         with rec.step("a", input=bad) as h:
             rec.begin_llm("m", messages=[{"role": "user", "content": bad}]).end(bad)
             rec.begin_llm("m", messages=[bad]).end("ok")
+            rec.begin_llm("m", messages=[bad], key_messages=[{"content": bad}]).end("ok")
+            rec.begin_llm("m", messages=[bad], key_parts=[llm_key_part(bad)]).end("ok")
             rec.begin_tool("t", args={"q": bad}).end({"r": bad})
             h.set(content=bad)
     tr = rec.last_trace()
-    assert [s.kind for s in tr.steps] == ["agent_message", "llm_call", "llm_call", "tool_call"]
+    assert [s.kind for s in tr.steps] == ["agent_message", "llm_call", "llm_call", "llm_call", "llm_call", "tool_call"]
+    assert llm_call_key("a", "m", [bad]) == llm_call_key("a", "m", [bad.replace("\ud83d", "\ufffd").replace("\udc00", "\ufffd")])
     dumped = json.dumps(tr.to_dict(), ensure_ascii=False)
     dumped.encode("utf-8")  # strict: no surrogate left
     assert "\ufffd" in tr.steps[1].content and tr.task == "half an emoji \ufffd and \ufffd"

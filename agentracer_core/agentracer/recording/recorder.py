@@ -234,7 +234,10 @@ class Recorder(StepRecording, LLMRecording):
         tr = run.trace
         try:  # whatever raises here (a span processor, our own formatting), the bookkeeping below happens
             for h in open_steps:
-                self._end_step(h, None, None, "run ended before the step", None, {})
+                try:  # one step's failure must not leave the others open
+                    self._end_step(h, None, None, "run ended before the step", None, {})
+                except Exception:
+                    self._internal_error(self._end_step)
             if outcome is not None:
                 tr.outcome = outcome
             if final_answer is not None:
