@@ -28,10 +28,9 @@ def text(n: int) -> str:
 
 def one_run(rec: Recorder, body: str) -> float:
     t0 = time.perf_counter()
-    with rec.run("task"):
-        with rec.step("agent", input=body) as h:
-            rec.begin_llm("m", messages=[{"role": "user", "content": body}]).end(body)
-            h.set(content=body)
+    with rec.run("task"), rec.step("agent", input=body) as h:
+        rec.begin_llm("m", messages=[{"role": "user", "content": body}]).end(body)
+        h.set(content=body)
     return time.perf_counter() - t0
 
 

@@ -119,11 +119,8 @@ class BadStr(Exception):
 def test_host_exception_whose_str_raises(tmp_path: Path, caplog) -> None:
     rec = Recorder(sink=tmp_path / "s.jsonl")
     _small_run(rec, "before")
-    with caplog.at_level(logging.CRITICAL, logger="agentracer"):
-        with pytest.raises(BadStr):
-            with rec.run("boom"):
-                with rec.step("a"):
-                    raise BadStr()
+    with caplog.at_level(logging.CRITICAL, logger="agentracer"), pytest.raises(BadStr), rec.run("boom"), rec.step("a"):
+        raise BadStr()
     assert rec._runs == []
     tr = last_trace()
     assert tr.task == "boom" and tr.metadata["error"].startswith("BadStr")
@@ -139,14 +136,13 @@ def test_lone_surrogates_are_replaced_everywhere(tmp_path: Path) -> None:
     sink = tmp_path / "s.jsonl"
     rec = Recorder(sink=sink, tracer_provider=tp, capture_content=True)
     bad = "half an emoji \ud83d and \udc00"
-    with rec.run(bad):
-        with rec.step("a", input=bad) as h:
-            rec.begin_llm("m", messages=[{"role": "user", "content": bad}]).end(bad)
-            rec.begin_llm("m", messages=[bad]).end("ok")
-            rec.begin_llm("m", messages=[bad], key_messages=[{"content": bad}]).end("ok")
-            rec.begin_llm("m", messages=[bad], key_parts=[llm_key_part(bad)]).end("ok")
-            rec.begin_tool("t", args={"q": bad}).end({"r": bad})
-            h.set(content=bad)
+    with rec.run(bad), rec.step("a", input=bad) as h:
+        rec.begin_llm("m", messages=[{"role": "user", "content": bad}]).end(bad)
+        rec.begin_llm("m", messages=[bad]).end("ok")
+        rec.begin_llm("m", messages=[bad], key_messages=[{"content": bad}]).end("ok")
+        rec.begin_llm("m", messages=[bad], key_parts=[llm_key_part(bad)]).end("ok")
+        rec.begin_tool("t", args={"q": bad}).end({"r": bad})
+        h.set(content=bad)
     tr = rec.last_trace()
     assert [s.kind for s in tr.steps] == ["agent_message", "llm_call", "llm_call", "llm_call", "llm_call", "tool_call"]
     assert llm_call_key("a", "m", [bad]) == llm_call_key("a", "m", [bad.replace("\ud83d", "\ufffd").replace("\udc00", "\ufffd")])
@@ -329,10 +325,9 @@ def test_last_trace_is_per_task() -> None:
     rec = Recorder()
 
     async def one(i: int) -> str:
-        with rec.run(f"task {i}"):
-            with rec.step("a") as h:
-                await asyncio.sleep(0.001 * (i % 5))
-                h.set(content=str(i))
+        with rec.run(f"task {i}"), rec.step("a") as h:
+            await asyncio.sleep(0.001 * (i % 5))
+            h.set(content=str(i))
         await asyncio.sleep(0.005)
         return last_trace().task
 

@@ -30,9 +30,9 @@ from .handles import NullHandle, Run, StepHandle, _current_run, _current_step
 from .latest import finished, last_trace, origin
 from .llm import LLMRecording, ReplayLLM
 from .sink import Sink, make_sink
-from .text import describe_error, safe_redactor
 from .spans import _otel, _tracer_of, capture_content_default, run_span_attributes
 from .steps import StepRecording
+from .text import describe_error, safe_redactor
 
 __all__ = ["Recorder", "last_trace"]
 

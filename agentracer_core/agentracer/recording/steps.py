@@ -14,8 +14,8 @@ from ..trace import Step
 from .clean import _clean, _jsonable, _text
 from .handles import NullHandle, Run, StepHandle, _current_step
 from .sink import Sink
-from .spill import spilled
 from .spans import _otel, agent_span_attributes, end_span_attributes, tool_span_attributes
+from .spill import spilled
 from .text import describe_error, error_status
 
 
