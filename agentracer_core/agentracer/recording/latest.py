@@ -2,8 +2,9 @@
 :class:`Capture` (``with agentracer.run() as r: ...; r.trace``, the recommended way).
 
 A run remembers where it was *started* (the thread and the asyncio task of the caller that opened it) and
-the captures open in that context. When it ends, its trace is stored for that origin and handed to those
-captures. So 50 concurrent ``ainvoke`` calls each see their own trace, and ``asyncio.run(graph.ainvoke(...))``
+the captures open in that context. When it ends, its trace is stored for that origin and for the thread and
+task that ended it (a framework may start a run on a worker thread and end it on the caller's), and handed
+to those captures. So 50 concurrent ``ainvoke`` calls each see their own trace, and ``asyncio.run(graph.ainvoke(...))``
 followed by ``last_trace()`` in the calling thread still sees the run that just finished.
 """
 
@@ -41,15 +42,17 @@ def origin() -> tuple[int, Any, tuple[Capture, ...]]:
 def finished(trace: Trace, where: tuple[int, Any, tuple[Capture, ...]] | None, recorder: Any) -> None:
     """Store ``trace`` as the last trace of the place its run was started (and of the process)."""
     thread, task, caps = where if where is not None else (threading.get_ident(), None, ())
+    here, here_task = threading.get_ident(), _task()
     with _LOCK:
         _GLOBAL[:] = [trace]
-        _BY_THREAD.pop(thread, None)
-        _BY_THREAD[thread] = trace
+        for th in {thread, here}:
+            _BY_THREAD.pop(th, None)
+            _BY_THREAD[th] = trace
         if len(_BY_THREAD) > 256:  # threads come and go: keep the most recent ones
             del _BY_THREAD[next(iter(_BY_THREAD))]
-        if task is not None:
+        for t in {task, here_task} - {None}:
             try:
-                _BY_TASK[task] = trace
+                _BY_TASK[t] = trace
             except TypeError:
                 pass
         for c in caps:
@@ -58,10 +61,13 @@ def finished(trace: Trace, where: tuple[int, Any, tuple[Capture, ...]] | None, r
 
 
 def last_trace() -> Trace | None:
-    """The trace of the most recent run started from the caller's asyncio task, else from the caller's
-    thread, else the most recent run that finished in this process (any recorder), or None.
+    """The trace of the most recent run started (or ended) in the caller's asyncio task; else, outside the
+    main thread, in the caller's thread; else the most recent run that finished in this process (any
+    recorder); or None.
 
-    Concurrent tasks and threads each see their own run. For code that hands a run to other threads or
+    Concurrent tasks and threads each see their own run. The main thread sees the latest run of the
+    process (outside its own tasks), because frameworks often run an agent on a worker thread of their
+    own on behalf of a caller that waits in the main thread. For code that hands a run to other threads or
     collects several runs, :class:`Capture` (``agentracer.run()``) says exactly which runs are meant.
     """
     task = _task()
@@ -70,9 +76,10 @@ def last_trace() -> Trace | None:
             tr = _BY_TASK.get(task)
             if tr is not None:
                 return tr
-        tr = _BY_THREAD.get(threading.get_ident())
-        if tr is not None:
-            return tr
+        if threading.current_thread() is not threading.main_thread():
+            tr = _BY_THREAD.get(threading.get_ident())
+            if tr is not None:
+                return tr
         return _GLOBAL[-1] if _GLOBAL else None
 
 
