@@ -31,7 +31,7 @@ class NullExporter:
 def run(n: int, spill: int | None, tmp: Path) -> tuple[float, float, int]:
     """Record ``n`` steps (n/2 agent steps, each with one LLM call); (peak MB, retained MB, steps)."""
     tp = tracer_provider(NullExporter(), interval=0.05)
-    sink = tmp / f"run-{spill}.jsonl"
+    sink = tmp / f"run-{n}-{spill}.jsonl"
     rec = Recorder(tracer_provider=tp, sink=sink, max_steps_in_memory=spill, capture_content=True)
     gc.collect()
     tracemalloc.start()
