@@ -66,7 +66,7 @@ def test_checkpoint_fork_reruns_only_the_suffix(checkpointer) -> None:
     assert fk.replay.served == 1 and new.metadata["fork"]["replaced"] is True
     suffix = new.steps[k + 2:]
     assert [s.agent for s in suffix] == ["verifier", "verifier"] and "served_from" not in suffix[1].replay
-    assert new.final_answer == "8" and new.run_id == f"t-fork:fork@{k}"
+    assert new.final_answer == "8" and new.run_id == f"{tr.run_id}:fork@{k}"
     assert new.metadata["fork"]["checkpoint_id"] == tr.steps[k].replay["checkpoint_id"]
     # the original history is kept; the thread now ends with the fork
     ids = {h.config["configurable"]["checkpoint_id"] for h in graph.get_state_history({"configurable": {"thread_id": "t-fork"}})}

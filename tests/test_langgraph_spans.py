@@ -76,7 +76,8 @@ def test_trace_of_one_run() -> None:
     result = graph.invoke(demo_input(), {"configurable": {"thread_id": "t-trace"}})
     tr = agentracer.last_trace()
     assert tr is agentracer.recorder_of(graph).last_trace()
-    assert tr.run_id == "t-trace" and tr.framework == "langgraph" and tr.task == DEMO_TASK
+    assert tr.run_id != "t-trace" and tr.metadata["session_id"] == "t-trace"  # the thread is the session
+    assert tr.framework == "langgraph" and tr.task == DEMO_TASK
     assert tr.agents == ["planner", "solver", "verifier"]
     assert [(s.index, s.agent, s.kind, s.parent) for s in tr.steps] == [
         (0, "planner", "agent_message", None),

@@ -17,7 +17,7 @@ from typing import Any
 
 from ._version import __version__
 from .recording import Recorder, ReplayLLM, last_trace
-from .systems import fork, inject_feedback, instrument, recorder_of
+from .systems import fork, inject_feedback, instrument, recorder_of, run
 from .trace import AnnotatedTrace, Attribution, Step, Trace, TraceError
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "load_trace",
     "recorder_of",
     "refine",
+    "run",
     "verify",
 ]
 

@@ -186,9 +186,18 @@ def show(
     ),
 ) -> None:
     """Print a trace's summary (steps per agent and kind) and one page of its steps as a table."""
+    import warnings
     from collections import Counter
 
-    items = _read(src)
+    from .formats.jsonl import SkippedLineWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedLineWarning)
+        items = _read(src)
+    skipped = [w for w in caught if issubclass(w.category, SkippedLineWarning)]
+    if skipped:
+        console.print(f"[yellow]{src}: skipped {len(skipped)} malformed line(s)[/] (first: {skipped[0].message})",
+                      soft_wrap=True, highlight=False)
     item = _pick(items, src, index)
     tr = _trace_of(item)
     gold = item.gold if isinstance(item, AnnotatedTrace) else None

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from .recording import Recorder, Sink
+from .recording.latest import Capture
 from .trace import Trace
 
-__all__ = ["fork", "inject_feedback", "instrument", "recorder_of"]
+__all__ = ["fork", "inject_feedback", "instrument", "recorder_of", "run"]
 
 _RECORDER_ATTR = "_agentracer_recorder"
 
@@ -25,6 +26,7 @@ def instrument(
     capture_content: bool | None = None,
     sink: Sink | str | Path | None = None,
     recorder: Recorder | None = None,
+    max_steps_in_memory: int | None = None,
 ) -> Any:
     """Instrument a multi-agent ``system`` in one line; returns the system to run.
 
@@ -33,13 +35,19 @@ def instrument(
     the global provider, never replaced) and to a :class:`Trace`, available after the run from
     :func:`last_trace` or ``recorder_of(system).last_trace()``. ``sink`` streams finished steps to a
     JSONL path or a :class:`~agentracer.recording.Sink`. ``capture_content`` puts message content on
-    spans (default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` env flag, off).
+    spans (default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` env flag, off). A sink that
+    cannot be opened is logged, never raised. ``max_steps_in_memory`` (with a ``sink``): keep the content of
+    only the last N finished steps in memory; older steps spill to the sink (read the whole run back with
+    ``agentracer.formats.read``).
 
     Raises ``TypeError`` (listing the installed plugins) when no plugin recognises the system.
     """
     from .hooks import get_plugin_manager, list_plugins  # pluggy loads on first use, not on import agentracer
 
-    rec = recorder or Recorder(tracer_provider=tracer_provider, capture_content=capture_content, sink=sink)
+    rec = recorder or Recorder(
+        tracer_provider=tracer_provider, capture_content=capture_content, sink=sink,
+        max_steps_in_memory=max_steps_in_memory,
+    )
     pm = get_plugin_manager()
     result = pm.hook.agentracer_wrap(system=system, recorder=rec)
     if result is None:
@@ -54,6 +62,15 @@ def instrument(
         except Exception:  # some systems (slots, frozen) refuse attributes; last_trace() still works
             pass
     return result
+
+
+def run(system: Any = None) -> Capture:
+    """``with agentracer.run(graph) as r: graph.invoke(...)`` then ``r.trace``: the runs started inside the
+    block (and in tasks and threads started from it with a copied context) that finished there, in
+    ``r.traces``; with ``system``, only those of its recorder. The recommended way to get a trace when
+    several runs go on at once (:func:`~agentracer.recording.last_trace` is per task and per thread)."""
+    rec = system if isinstance(system, Recorder) else recorder_of(system) if system is not None else None
+    return Capture(rec)
 
 
 def recorder_of(system: Any) -> Recorder | None:

@@ -138,7 +138,9 @@ def instrument(system: Any, recorder: Recorder, *, external_run: Run | None = No
     """Instrument an AutoGen team (``BaseGroupChat``) or a single ``ChatAgent`` in place; return its session.
 
     Instrumenting again only points the existing hooks at the new ``recorder``. Call it before the
-    team's first run, so that the selector / orchestrator model client is wrapped too.
+    team's first run, so that the selector / orchestrator model client is wrapped too. A participant of an
+    instrumented team, instrumented on its own as well, keeps recording into the team's session (each of its
+    turns is recorded once, in the team's run).
     """
     from autogen_agentchat.base import ChatAgent, Team
     from autogen_agentchat.teams import BaseGroupChat
@@ -161,6 +163,11 @@ def instrument(system: Any, recorder: Recorder, *, external_run: Run | None = No
             wrap_agent(p, session)
         return session
     if isinstance(system, ChatAgent):
+        if existing is not None and existing.team is not None and external_run is None:
+            # a participant of an instrumented team: its turns stay in the team's run (recorded once)
+            log.info("agentracer: %r is a participant of an instrumented team; it records into the team's run",
+                     getattr(system, "name", system))
+            return existing
         session = Session(recorder, agent=system, external_run=external_run)
         wrap_agent(system, session)  # sets the session attribute
         if existing is None:

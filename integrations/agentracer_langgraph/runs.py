@@ -29,6 +29,9 @@ log = logging.getLogger("agentracer.langgraph")
 _FORK_EXCLUSIVE: contextvars.ContextVar[RunBook | None] = contextvars.ContextVar(
     "agentracer_langgraph_fork", default=None
 )
+# The graph run being recorded in this context: an instrumented graph invoked inside a node of another
+# instrumented graph is recorded once, by the outer graph's handler (its events reach that handler too).
+_OUTER: contextvars.ContextVar[_RunState | None] = contextvars.ContextVar("agentracer_langgraph_outer", default=None)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class _RunState:
     output: Any = None
     error: BaseException | None = None
     done: bool = False
+    book: Any = None  # the RunBook recording this run
 
 
 class RunBook:
@@ -127,6 +131,10 @@ class RunBook:
         if str(name).endswith("UpdateState") or (exclusive is not None and exclusive is not self):
             self._ignored.add(run_id)
             return
+        outer = _OUTER.get()
+        if outer is not None and not outer.done and outer.book is not self and self.adopt is None:
+            self._ignored.add(run_id)  # nested in another recorded graph: that graph's handler records it
+            return
         md = metadata or {}
         ns = md.get("langgraph_checkpoint_ns")
         depth = len(ns.split("|")) if isinstance(ns, str) and ns else 0
@@ -144,12 +152,16 @@ class RunBook:
                 meta["langgraph"]["input"] = ser
             r = self.recorder.start_run(
                 task_text(inputs) if inputs is not None else "",
-                run_id=thread_id or uuid.uuid4().hex,
+                run_id=uuid.uuid4().hex,  # unique per run; the thread is the session (several turns share it)
                 framework="langgraph",
                 metadata=meta,
+                session_id=thread_id,
             )
             run = r if isinstance(r, Run) else None
         st = _RunState(run=run, graph_name=str(name), depth=depth, thread_id=thread_id, adopted=adopted)
+        st.book = self
+        if outer is None or outer.done:
+            _OUTER.set(st)
         st.members.add(run_id)
         self._runs[run_id] = st
         self._owner[run_id] = run_id

@@ -65,7 +65,7 @@ def trace_to_spans(item: Trace | AnnotatedTrace, position: int = 0) -> list[dict
     root_end = max(_ns(t1, base), _ns(max(ends) if ends else None, base))
     fw = tr.framework
     ra: dict[str, Any] = {
-        **run_span_attributes(tr.run_id, fw),
+        **run_span_attributes(tr.run_id, fw, tr.metadata.get("session_id")),
         "input.value": tr.task,
         "agentracer.task": tr.task,
         "agentracer.outcome": tr.outcome,
@@ -124,8 +124,8 @@ def trace_to_spans(item: Trace | AnnotatedTrace, position: int = 0) -> list[dict
             "gen_ai.operation.name": op,
             "gen_ai.provider.name": fw,
             "gen_ai.agent.name": s.agent,
-            "gen_ai.conversation.id": tr.run_id,
-            "session.id": tr.run_id,
+            "gen_ai.conversation.id": ra["session.id"],
+            "session.id": ra["session.id"],
             "agentracer.run.id": tr.run_id,
             "agentracer.step.index": s.index,
             "agentracer.step.kind": s.kind,

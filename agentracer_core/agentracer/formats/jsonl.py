@@ -7,13 +7,18 @@ A file holds one or more traces. Each line is a JSON object with a ``type``:
   :class:`~agentracer.recording.JsonlSink` (re-exported here), one line per finished step, appended and
   flushed, so a process killed mid-run leaves a readable partial trace.
 
-Readers accept a truncated last line (a crash mid-write) and reassemble streamed runs by ``run_id``.
+Readers reassemble streamed runs by ``run_id``; a ``run_start`` for a run id whose run already started begins
+a new trace (files written before run ids were unique per run reused a thread id). A malformed line anywhere
+(a crash or a full disk tore it) is skipped with a :class:`SkippedLineWarning` naming the file and the line,
+and every run around it is kept; the writer starts on a fresh line after a torn one, so a torn line never
+swallows the next. The file stays plain JSONL (``jq``, ``pandas.read_json(lines=True)``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +26,11 @@ from ..recording import JsonlSink
 from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Step, Trace, TraceError
 
-__all__ = ["JsonlSink", "dumps", "read_jsonl", "write_jsonl"]
+__all__ = ["JsonlSink", "SkippedLineWarning", "dumps", "read_jsonl", "write_jsonl"]
+
+
+class SkippedLineWarning(UserWarning):
+    """A JSONL line that is not a JSON object (torn by a crash or a full disk) was skipped."""
 
 
 def dumps(item: Trace | AnnotatedTrace) -> str:
@@ -49,9 +58,21 @@ def read_jsonl(path: str | Path) -> list[Trace | AnnotatedTrace]:
     """Read every trace in a JSONL file; errors are :class:`TraceError` naming the file, line and field."""
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise TraceError(f"not UTF-8 text: {e.reason}", file=str(path)) from None
+        data = path.read_bytes()
+    except OSError as e:
+        raise TraceError(f"cannot read: {e.strerror}", file=str(path)) from None
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError:  # a line torn inside a multi-byte character: skip that line, keep the rest
+        parts = []
+        for i, b in enumerate(data.split(b"\n")):
+            try:
+                parts.append(b.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                warnings.warn(f"{path}: line {i + 1}: skipped a line that is not UTF-8 ({e.reason})",
+                              SkippedLineWarning, stacklevel=2)
+                parts.append("")
+        raw = "\n".join(parts)
     return parse_jsonl(raw, str(path))
 
 
@@ -68,14 +89,15 @@ def parse_jsonl(raw: str, name: str = "<jsonl>") -> list[Trace | AnnotatedTrace]
         try:
             obj = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as e:
-            if i == last:  # a truncated last line: the writer died mid-line; keep what came before
-                if not out and not streams:
-                    at = sum(len(ln.encode("utf-8")) + 1 for ln in lines[:i]) + len(line.encode("utf-8"))
-                    raise TraceError(f"truncated: line {i + 1}, its only record, is cut at byte {at}", file=name) from None
-                break
-            raise TraceError(f"line {i + 1}: malformed JSON ({e})", file=name) from None
+            if i == last and not out and not streams:  # the file's only record, cut mid-line
+                at = sum(len(ln.encode("utf-8")) + 1 for ln in lines[:i]) + len(line.encode("utf-8"))
+                raise TraceError(f"truncated: line {i + 1}, its only record, is cut at byte {at}", file=name) from None
+            warnings.warn(f"{name}: line {i + 1}: skipped a malformed line ({e})", SkippedLineWarning, stacklevel=2)
+            continue
         if not isinstance(obj, dict):
-            raise TraceError(f"line {i + 1}: expected an object, got {type(obj).__name__}", file=name)
+            warnings.warn(f"{name}: line {i + 1}: skipped a line that is not a JSON object", SkippedLineWarning,
+                          stacklevel=2)
+            continue
         kind = obj.get("type", "trace")
         try:
             if kind == "trace":
@@ -90,11 +112,12 @@ def parse_jsonl(raw: str, name: str = "<jsonl>") -> list[Trace | AnnotatedTrace]
                 if not isinstance(rid, str):
                     raise TraceError("missing or not a string", field="run_id")
                 st = streams.get(rid)
-                if st is None:
-                    st = streams[rid] = {"header": {"run_id": rid}, "steps": {}, "end": None}
-                    order.append(rid)
+                if st is None or (kind == "run_start" and (st["started"] or st["end"] is not None)):
+                    st = streams[rid] = {"header": {"run_id": rid}, "steps": {}, "end": None, "started": False}
+                    order.append(st)
                 if kind == "run_start":
                     st["header"] = {k: v for k, v in obj.items() if k != "type"}
+                    st["started"] = True
                 elif kind == "step":
                     s = Step.from_dict(obj.get("step"), position=None)
                     st["steps"][s.index] = s
@@ -106,11 +129,10 @@ def parse_jsonl(raw: str, name: str = "<jsonl>") -> list[Trace | AnnotatedTrace]
             raise TraceError(f"line {i + 1}: {e.reason}", file=name, field=e.field, step=e.step) from None
     # assemble streamed runs (possibly partial) in first-seen order
     result: list[Trace | AnnotatedTrace] = []
-    for key in order:
-        if not isinstance(key, str):
-            result.append(key)
+    for st in order:
+        if not isinstance(st, dict):
+            result.append(st)
             continue
-        st = streams[key]
         d = dict(st["header"])
         idx = sorted(st["steps"])
         steps = [st["steps"][i] for i in idx]

@@ -96,10 +96,16 @@ def message_fields(m: Any) -> dict[str, Any] | None:
 
     Accepts LangChain message objects, ``message_to_dict`` output (``{"type": "ai", "data": {...}}``),
     ``dumpd`` output (``{"lc": 1, "type": "constructor", "id": [..., "AIMessage"], "kwargs": {...}}``),
-    ``model_dump`` output and OpenAI-style ``{"role", "content"}`` dicts. Returns None for anything else.
+    ``model_dump`` output, OpenAI-style ``{"role", "content"}`` dicts and ``("ai", "text")`` tuples. Returns
+    None for anything else.
     """
     if m is None or isinstance(m, (str, bytes, int, float, bool)):
         return None
+    if type(m) is tuple and len(m) == 2 and isinstance(m[0], str) and isinstance(m[1], str):
+        role = ROLES.get(m[0].lower())  # LangChain's ("ai", "text") message form
+        if role is None:
+            return None
+        return {"role": role, "content": m[1], "name": None, "tool_calls": [], "tool_call_id": None, "id": None}
     if not isinstance(m, Mapping):
         typ = getattr(m, "type", None)
         if not isinstance(typ, str) or not hasattr(m, "content"):

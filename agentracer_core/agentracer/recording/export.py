@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from .spans import _otel, _tracer_of
+from .spans import _otel, _tracer_of, session_of
 
 __all__ = ["BoundedBatchProcessor", "ExportStats", "attribution_attributes", "attribution_span", "tracer_provider"]
 
@@ -39,8 +39,9 @@ class BoundedBatchProcessor:
     """An OpenTelemetry ``SpanProcessor`` with a bounded queue that drops with a counter when full.
 
     ``max_queue``: spans held at most; ``batch``: spans per export call; ``interval``: seconds between
-    flushes; ``shutdown_timeout``: seconds :meth:`shutdown` waits for the worker (a hung exporter is
-    abandoned, never waited on forever).
+    flushes; ``shutdown_timeout``: seconds :meth:`shutdown` gives each of the final flush, the worker and
+    the exporter's own ``shutdown()`` (default 2 s each, so at most 6 s: a hung exporter is abandoned,
+    never waited on forever, and the process exits).
     """
 
     def __init__(
@@ -122,15 +123,31 @@ class BoundedBatchProcessor:
         return False
 
     def shutdown(self) -> None:
-        """Flush briefly, stop the worker, shut the exporter down; never blocks longer than the timeout."""
-        self.force_flush(int(self.shutdown_timeout * 1000))
+        """Flush, stop the worker and shut the exporter down, each given at most ``shutdown_timeout``
+        seconds: a hung exporter (in ``export`` or in its own ``shutdown``) is abandoned on its daemon
+        thread, logged, and never keeps the host (or the process at exit) waiting longer."""
+        if self._stop.is_set():
+            return
+        t = self.shutdown_timeout
+        self.force_flush(int(t * 1000))
         self._stop.set()
         self._flush.set()
-        self._worker.join(self.shutdown_timeout)
-        try:
-            self.exporter.shutdown()
-        except Exception as e:
-            log.warning("agentracer: exporter shutdown failed: %s", e)
+        self._worker.join(t)
+        if self._worker.is_alive():
+            log.warning("agentracer: span exporter still busy after %.1f s; %d queued span(s) abandoned",
+                        t, self._q.qsize())
+
+        def close() -> None:
+            try:
+                self.exporter.shutdown()
+            except Exception as e:
+                log.warning("agentracer: exporter shutdown failed: %s", e)
+
+        closer = threading.Thread(target=close, name="agentracer-export-shutdown", daemon=True)
+        closer.start()
+        closer.join(t)
+        if closer.is_alive():
+            log.warning("agentracer: exporter shutdown did not return within %.1f s; abandoned", t)
 
 
 def tracer_provider(
@@ -173,8 +190,8 @@ def attribution_attributes(trace: Any, attribution: Any) -> dict[str, Any]:
     the run's ``session.id``): shared by :func:`attribution_span` and the CLI's ``export --attribute``."""
     attrs: dict[str, Any] = {
         "openinference.span.kind": "EVALUATOR",
-        "session.id": trace.run_id,
-        "gen_ai.conversation.id": trace.run_id,
+        "session.id": session_of(trace),
+        "gen_ai.conversation.id": session_of(trace),
         "agentracer.run.id": trace.run_id,
         "agentracer.attribution.agent": attribution.agent or "",
         "agentracer.attribution.step": -1 if attribution.step is None else int(attribution.step),

@@ -114,6 +114,7 @@ class Run:
         self.resident: deque[Step] = deque()
         self.ended = False
         self.token: Any = None
+        self.origin: Any = None  # where the run was started (see recording.latest)
 
     def innermost_agent_step(self) -> StepHandle | None:
         with self.lock:

@@ -16,6 +16,7 @@ from ..trace import Step, Trace
 from .clean import _clean, _same
 from .handles import NullHandle, Run, StepHandle
 from .spans import _otel, llm_span_attributes
+from .text import fix_text
 
 __all__ = ["LLMRecording", "ReplayLLM", "llm_call_key", "llm_call_key_from_parts", "llm_key_part"]
 
@@ -24,7 +25,16 @@ def llm_call_key(agent: str | None, model: str | None, messages: Any) -> str:
     """Stable key of an LLM call: a hash of the agent, the model and the canonical prompt messages."""
     # default=str only applies to values JSON cannot encode; everything else serialises as without it
     blob = json.dumps([agent or "", model or "", messages], sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+    return _hash(blob)
+
+
+def _hash(blob: str) -> str:
+    """The first 32 hex digits of the SHA-256 of ``blob`` in UTF-8 (lone surrogates replaced by U+FFFD)."""
+    try:
+        data = blob.encode("utf-8")
+    except UnicodeEncodeError:
+        data = fix_text(blob).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def llm_key_part(message: Any) -> str:
@@ -38,7 +48,7 @@ def llm_call_key_from_parts(agent: str | None, model: str | None, parts: list[st
     """:func:`llm_call_key` of a message list given as its :func:`llm_key_part` strings (no re-serialising)."""
     head = json.dumps([agent or "", model or ""], default=str, ensure_ascii=False)[:-1]
     blob = head + ", [" + ", ".join(parts) + "]]"
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+    return _hash(blob)
 
 
 class ReplayLLM:

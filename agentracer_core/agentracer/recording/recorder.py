@@ -27,19 +27,14 @@ from ..trace import Trace
 from .clean import _jsonable, _redact_obj
 from .guard import log
 from .handles import NullHandle, Run, StepHandle, _current_run, _current_step
+from .latest import finished, last_trace, origin
 from .llm import LLMRecording, ReplayLLM
 from .sink import Sink, make_sink
 from .spans import _otel, _tracer_of, capture_content_default, run_span_attributes
 from .steps import StepRecording
+from .text import describe_error, safe_redactor
 
 __all__ = ["Recorder", "last_trace"]
-
-_LAST: deque[Trace] = deque(maxlen=1)
-
-
-def last_trace() -> Trace | None:
-    """The trace of the most recent run that finished in this process (any recorder), or None."""
-    return _LAST[-1] if _LAST else None
 
 
 class Recorder(StepRecording, LLMRecording):
@@ -55,6 +50,9 @@ class Recorder(StepRecording, LLMRecording):
     ``redactor``: the function every recorded string goes through (default:
     :func:`agentracer.recording.redact.redact`); ``redact_pii``: also mask e-mails, phone numbers, IBANs and
     card numbers (ignored when ``redactor`` is given).
+
+    Text that is not valid Unicode (lone surrogates, e.g. a streamed emoji cut in half) is recorded with
+    each bad code point replaced by U+FFFD. A sink that fails is logged once, then counted (rate-limited).
     """
 
     def __init__(
@@ -85,9 +83,11 @@ class Recorder(StepRecording, LLMRecording):
             from .redact import redactor as make_redactor  # noqa: PLC0415
 
             redactor = make_redactor(pii=True)
+        self._sink_failures = 0
+        self._sink_logged = 0.0
         if redactor is None:
             from .redact import redact as redactor  # noqa: PLC0415
-        self.redact = redactor
+        self.redact = safe_redactor(redactor)
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -114,9 +114,17 @@ class Recorder(StepRecording, LLMRecording):
             return
         try:
             getattr(self.sink, method)(*args)
-        except Exception:
+        except Exception as e:
             self.errors += 1
-            log.exception("agentracer: sink %s failed (ignored)", method)
+            self._sink_failures += 1
+            now = time.monotonic()
+            if self._sink_failures == 1:
+                self._sink_logged = now
+                log.exception("agentracer: sink %s failed (ignored; later failures are only counted)", method)
+            elif now - self._sink_logged >= 60:  # a count a minute, not a traceback per line
+                self._sink_logged = now
+                log.warning("agentracer: sink has failed %d times (last: %s: %s)", self._sink_failures,
+                            type(e).__name__, e)
 
     # ------------------------------------------------------------------ runs
     def start_run(
@@ -128,9 +136,16 @@ class Recorder(StepRecording, LLMRecording):
         agents: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
         ground_truth: str | None = None,
+        session_id: str | None = None,
     ) -> Run | NullHandle:
-        """Open a run (a Trace) and make it current in this context; use as a context manager or ``end()``."""
-        res = self._safe_call(self._start_run, task, run_id, framework, agents, metadata, ground_truth, False)
+        """Open a run (a Trace) and make it current in this context; use as a context manager or ``end()``.
+
+        ``run_id``: default a fresh one; a run id is unique per run, so one that an open run of this recorder
+        already has gets a suffix. ``session_id``: the thread, conversation or session the run belongs to
+        (several runs may share it); kept as ``trace.metadata["session_id"]`` and exported as ``session.id``.
+        """
+        res = self._safe_call(self._start_run, task, run_id, framework, agents, metadata, ground_truth, False,
+                              session_id)
         return res if res is not None else NullHandle()
 
     def _start_run(
@@ -142,10 +157,15 @@ class Recorder(StepRecording, LLMRecording):
         metadata: dict[str, Any] | None,
         ground_truth: str | None,
         implicit: bool,
+        session_id: str | None = None,
     ) -> Run:
         otel = _otel()
 
         fw = framework or self.framework
+        if run_id:
+            with self._lock:
+                if any(r.trace.run_id == run_id for r in self._runs):
+                    run_id = f"{run_id}-{uuid.uuid4().hex[:8]}"
         tr = Trace(
             run_id=run_id or uuid.uuid4().hex,
             task=self.redact(task or ""),
@@ -155,11 +175,14 @@ class Recorder(StepRecording, LLMRecording):
             metadata=_redact_obj(_jsonable(dict(metadata or {})), self.redact),  # plugins put run inputs here
         )
         tr.metadata.setdefault("started", time.time())
-        attrs = run_span_attributes(tr.run_id, fw)
+        if session_id:
+            tr.metadata["session_id"] = str(session_id)
+        attrs = run_span_attributes(tr.run_id, fw, tr.metadata.get("session_id"))
         if self.capture_content and tr.task:
             attrs["input.value"] = tr.task
         span = self.tracer.start_span(f"invoke_workflow {fw}", kind=otel.SpanKind.INTERNAL, attributes=attrs)
         run = Run(self, tr, span, implicit)
+        run.origin = origin()
         run.token = _current_run.set(run)
         with self._lock:
             self._runs.append(run)
@@ -212,25 +235,40 @@ class Recorder(StepRecording, LLMRecording):
         if run is None or run.ended:
             return run.trace if run else None
         with run.lock:
-            for h in list(reversed(run.open_steps)):
-                self._end_step(h, None, None, "run ended before the step", None, {})
+            if run.ended:
+                return run.trace
             run.ended = True
+            open_steps = list(reversed(run.open_steps))
         tr = run.trace
-        if outcome is not None:
-            tr.outcome = outcome
-        if final_answer is not None:
-            tr.final_answer = self.redact(final_answer if isinstance(final_answer, str) else str(final_answer))
-        tr.metadata["ended"] = time.time()
-        if error is not None:
-            tr.metadata["error"] = self.redact(f"{type(error).__name__}: {error}")
-        span = run.span
-        span.set_attribute("agentracer.outcome", tr.outcome)
-        span.set_attribute("agentracer.steps", len(tr.steps))
-        if self.capture_content and tr.final_answer:
-            span.set_attribute("output.value", tr.final_answer)
-        if error is not None:
-            span.set_attribute("error.type", type(error).__name__)
-        span.end()
+        try:  # whatever raises here (a span processor, our own formatting), the bookkeeping below happens
+            for h in open_steps:
+                try:  # one step's failure must not leave the others open
+                    self._end_step(h, None, None, "run ended before the step", None, {})
+                except Exception:
+                    self._internal_error(self._end_step)
+            if outcome is not None:
+                tr.outcome = outcome
+            if final_answer is not None:
+                tr.final_answer = self.redact(final_answer if isinstance(final_answer, str) else str(final_answer))
+            if error is not None:
+                tr.metadata["error"] = self.redact(describe_error(error))
+            tr.metadata["ended"] = time.time()
+            span = run.span
+            attrs: dict[str, Any] = {"agentracer.outcome": tr.outcome, "agentracer.steps": len(tr.steps)}
+            if self.capture_content and tr.final_answer:
+                attrs["output.value"] = tr.final_answer
+            if error is not None:
+                attrs["error.type"] = type(error).__name__
+            span.set_attributes(attrs)
+            span.end()
+        finally:
+            self._close_run(run)
+        return tr
+
+    def _close_run(self, run: Run) -> None:
+        """The part of ending a run that must happen: forget it, keep its trace, write the sink line."""
+        tr = run.trace
+        tr.metadata.setdefault("ended", time.time())
         try:
             if _current_run.get() is run and run.token is not None:
                 _current_run.reset(run.token)
@@ -240,9 +278,8 @@ class Recorder(StepRecording, LLMRecording):
             if run in self._runs:
                 self._runs.remove(run)
         self.traces.append(tr)
-        _LAST.append(tr)
+        finished(tr, run.origin, self)
         self._sink("on_run_end", tr)
-        return tr
 
     @contextmanager
     def run(self, task: str = "", **kwargs: Any) -> Iterator[Run | NullHandle]:
@@ -251,7 +288,7 @@ class Recorder(StepRecording, LLMRecording):
         try:
             yield r
         except BaseException as e:
-            if isinstance(r, Run):
+            if isinstance(r, Run) and not r.ended:
                 self.end_run(r, error=e)
             raise
         else:

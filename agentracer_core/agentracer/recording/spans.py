@@ -71,34 +71,46 @@ def _tracer_of(provider: Any) -> Any:
     return tracer
 
 
-def run_span_attributes(run_id: str, framework: str) -> dict[str, Any]:
+def session_of(tr: Trace) -> str:
+    """The session (thread, conversation) id of run ``tr`` for ``session.id`` and ``gen_ai.conversation.id``:
+    its ``metadata["session_id"]`` when it has one, else its run id."""
+    return tr.metadata.get("session_id") or tr.run_id
+
+
+def run_span_attributes(run_id: str, framework: str, session_id: str | None = None) -> dict[str, Any]:
     """The attributes every ``invoke_workflow`` (run) span carries, live or exported: GenAI conventions, the
-    OpenInference mirror and ``agentracer.*`` keys."""
-    return {
+    OpenInference mirror and ``agentracer.*`` keys. ``session_id``: the thread or session of the run (several
+    runs may share it; default the run id)."""
+    sid = session_id or run_id
+    attrs = {
         "gen_ai.operation.name": "invoke_workflow",
         "gen_ai.provider.name": framework,
-        "gen_ai.conversation.id": run_id,
+        "gen_ai.conversation.id": sid,
         "gen_ai.workflow.name": framework,
         "openinference.span.kind": "CHAIN",
-        "session.id": run_id,
+        "session.id": sid,
         "agentracer.run.id": run_id,
         "agentracer.framework": framework,
     }
+    if session_id:
+        attrs["agentracer.session.id"] = session_id
+    return attrs
 
 
 def agent_span_attributes(tr: Trace, step: Step, prev: str | None, agent_id: str | None) -> dict[str, Any]:
     """The attributes of an ``invoke_agent`` span: agent ``step`` of run ``tr``, after agent ``prev``."""
     agent = step.agent
+    sid = session_of(tr)
     attrs: dict[str, Any] = {
         "gen_ai.operation.name": "invoke_agent",
         "gen_ai.provider.name": tr.framework,
         "gen_ai.agent.name": agent,
-        "gen_ai.conversation.id": tr.run_id,
+        "gen_ai.conversation.id": sid,
         "openinference.span.kind": "AGENT",
         "agent.name": agent,
         "graph.node.id": agent,
         "graph.node.parent_id": prev or "start",
-        "session.id": tr.run_id,
+        "session.id": sid,
         "agentracer.step.index": step.index,
         "agentracer.step.kind": step.kind,
         "agentracer.run.id": tr.run_id,
@@ -114,15 +126,16 @@ def agent_span_attributes(tr: Trace, step: Step, prev: str | None, agent_id: str
 
 def llm_span_attributes(tr: Trace, step: Step, model: str | None, provider: str | None, key: str) -> dict[str, Any]:
     """The attributes of a ``chat`` span: LLM call ``step`` of run ``tr`` with call key ``key``."""
+    sid = session_of(tr)
     return {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": provider or tr.framework,
         "gen_ai.request.model": model or "unknown",
-        "gen_ai.conversation.id": tr.run_id,
+        "gen_ai.conversation.id": sid,
         "gen_ai.agent.name": step.agent,
         "openinference.span.kind": "LLM",
         "llm.model_name": model or "unknown",
-        "session.id": tr.run_id,
+        "session.id": sid,
         "agentracer.step.index": step.index,
         "agentracer.step.kind": "llm_call",
         "agentracer.replay.llm_key": key,
@@ -131,15 +144,16 @@ def llm_span_attributes(tr: Trace, step: Step, model: str | None, provider: str 
 
 def tool_span_attributes(tr: Trace, step: Step, tool: str, call_id: str | None) -> dict[str, Any]:
     """The attributes of an ``execute_tool`` span: tool call ``step`` of run ``tr``."""
+    sid = session_of(tr)
     attrs: dict[str, Any] = {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": tool,
         "gen_ai.tool.type": "function",
         "gen_ai.agent.name": step.agent,
-        "gen_ai.conversation.id": tr.run_id,
+        "gen_ai.conversation.id": sid,
         "openinference.span.kind": "TOOL",
         "tool.name": tool,
-        "session.id": tr.run_id,
+        "session.id": sid,
         "agentracer.step.index": step.index,
         "agentracer.step.kind": "tool_call",
     }

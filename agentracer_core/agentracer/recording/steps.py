@@ -15,6 +15,8 @@ from .clean import _clean, _jsonable, _text
 from .handles import NullHandle, Run, StepHandle, _current_step
 from .sink import Sink
 from .spans import _otel, agent_span_attributes, end_span_attributes, tool_span_attributes
+from .spill import spilled
+from .text import describe_error, error_status
 
 
 class StepRecording:
@@ -186,6 +188,20 @@ class StepRecording:
         if h._ended:
             return
         h._ended = True
+        try:  # whatever raises here (a span processor, odd output), the step is closed and streamed below
+            self._fill_step(h, output, usage, error, response, fields)
+        finally:
+            self._close_step(h)
+
+    def _fill_step(
+        self,
+        h: StepHandle,
+        output: Any,
+        usage: dict[str, int] | None,
+        error: BaseException | str | None,
+        response: Any,
+        fields: dict[str, Any],
+    ) -> None:
         step, span = h.step, h.span
         if fields:
             h._set(fields)
@@ -206,15 +222,21 @@ class StepRecording:
             step.usage.update({k: int(v) for k, v in usage.items() if v is not None})
         step.ended = time.time()
         if error is not None:
-            step.metadata["error"] = self.redact(error if isinstance(error, str) else f"{type(error).__name__}: {error}")
+            step.metadata["error"] = self.redact(describe_error(error))
         attrs = end_span_attributes(step, self.capture_content, error)
         if attrs:
             span.set_attributes(attrs)
         if error is not None:
             otel = _otel()
-            span.set_status(otel.Status(otel.StatusCode.ERROR, self.redact(str(error))[:200]))
+            span.set_status(otel.Status(otel.StatusCode.ERROR, self.redact(error_status(error))))
         if h.owns_span:
             span.end()
+
+    def _close_step(self, h: StepHandle) -> None:
+        """The part of closing a step that must happen: forget it as open, stream it, spill old content."""
+        step = h.step
+        if not step.ended:
+            step.ended = time.time()
         with h.run.lock:
             if h in h.run.open_steps:
                 h.run.open_steps.remove(h)
@@ -229,17 +251,17 @@ class StepRecording:
             self._spill(h.run, step)
 
     def _spill(self, run: Run, step: Step) -> None:
-        """Keep the content of only the last ``max_steps_in_memory`` finished steps in memory.
+        """Keep only the last ``max_steps_in_memory`` finished steps whole in memory.
 
-        Older steps keep their skeleton (index, agent, kind, times, parent); their content lives in the
-        sink, from which ``agentracer.formats.read(path)`` gives the whole trace back.
+        An older step is replaced in its trace by a :class:`~agentracer.recording.spill.SpilledStep` (index,
+        agent, role, kind, parent, tool name: about 150 bytes); its content lives in the sink, from which
+        ``agentracer.formats.read(path)`` gives the whole trace back.
         """
+        steps = run.trace.steps
         with run.lock:
             run.resident.append(step)
             while len(run.resident) > self.max_steps_in_memory:  # type: ignore[operator]
                 old = run.resident.popleft()
-                old.content = ""
-                old.tool_args = None
-                old.tool_result = None
-                old.replay.pop("response", None)
-                old.metadata = {"spilled": True}
+                i = old.index
+                if 0 <= i < len(steps) and steps[i] is old:
+                    steps[i] = spilled(old)
