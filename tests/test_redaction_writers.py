@@ -12,7 +12,7 @@ SOURCES = [ROOT / "agentracer_core" / "agentracer", ROOT / "integrations"]
 
 # writers that write no trace, prompt or model text; "module:qualname" -> why
 NO_CONTENT = {
-    "agentracer.recording.sink:JsonlSink._write": "the live JSONL sink writes what the Recorder built, and the Recorder "
+    "agentracer.recording.sink:JsonlSink._open": "the live JSONL sink writes what the Recorder built, and the Recorder "
     "redacts every string (task, messages, tool args and results, responses) before it stores anything",
     "agentracer.recording.export:BoundedBatchProcessor._export": "the live span exporter: the Recorder sets span "
     "attributes from the same redacted values",

@@ -13,21 +13,31 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from .trace import AnnotatedTrace, Trace, TraceError
+from ..trace import AnnotatedTrace, TraceError
+from .common import (
+    _OUTCOME_HELP,
+    EXIT_SUCCESS_RUN,
+    _fail,
+    _pick,
+    _print_attribution,
+    _read,
+    _set_outcome,
+    _step_range,
+    _trace_of,
+    console,
+    err_console,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AgenTracer: who caused this multi-agent failure?")
 annotate_app = typer.Typer(no_args_is_help=True, help="Build training data: counterfactual replay and generators.")
 app.add_typer(annotate_app, name="annotate")
-console = Console()
-err_console = Console(stderr=True)
 
 
 def _print_version(value: bool) -> None:
     if value:
-        from ._version import __version__
+        from .._version import __version__
 
         console.print(f"agentracer {__version__}", highlight=False)
         raise typer.Exit()
@@ -41,38 +51,6 @@ def _options(
     pass
 
 
-def _fail(msg: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _read(path: Path) -> list[Trace | AnnotatedTrace]:
-    from .formats import read
-
-    try:
-        items = read(path)
-    except TraceError as e:
-        _fail(str(e))
-    if not items:
-        _fail(f"{path}: holds no trace")
-    return items
-
-
-def _trace_of(item: Trace | AnnotatedTrace) -> Trace:
-    return item.trace if isinstance(item, AnnotatedTrace) else item
-
-
-_OUTCOME_HELP = "Set the outcome of every trace read (failure | success | unknown); imported traces are unknown."
-
-
-def _set_outcome(items: list[Trace | AnnotatedTrace], outcome: str | None) -> None:
-    if outcome is None:
-        return
-    if outcome not in ("failure", "success", "unknown"):
-        _fail(f"--outcome {outcome!r}: expected failure, success or unknown")
-    for item in items:
-        _trace_of(item).outcome = outcome
-
 
 @app.command("import")
 def import_(
@@ -83,8 +61,8 @@ def import_(
     redact_entropy: bool = typer.Option(False, "--redact-entropy", help="Also mask high-entropy strings (see docs/trust.md)."),
 ) -> None:
     """Import traces from any supported format into agentracer JSONL (secrets masked on the way out)."""
-    from .formats import write
-    from .recording.redact import configure
+    from ..formats import write
+    from ..recording.redact import configure
 
     configure(pii=redact_pii, entropy=redact_entropy)
     items = _read(src)
@@ -117,8 +95,8 @@ def export(
     """Export traces to JSONL, OTLP JSON, Who&When JSON or plain JSON (and optionally over OTLP/HTTP).
 
     Every output is redacted (secrets masked), imported content included."""
-    from .formats import write
-    from .recording.redact import configure
+    from ..formats import write
+    from ..recording.redact import configure
 
     configure(pii=redact_pii, entropy=redact_entropy)
     items = _read(src)
@@ -130,12 +108,12 @@ def export(
         _fail(str(e))
     console.print(f"wrote {len(items)} trace(s) as {fmt} -> {out}", soft_wrap=True)
     if endpoint:
-        from .formats.otlp_live import send_otlp
+        from ..formats.otlp_live import send_otlp
 
         traces = [_trace_of(i) for i in items]
         atts = None
         if attribute:
-            from .attribution import get_attributor
+            from ..attribution import get_attributor
 
             try:
                 att_m = get_attributor(method)
@@ -150,28 +128,6 @@ def export(
         console.print(f"sent {n} span(s) to {endpoint}" + (f", {sent} attribution(s) inside their runs" if atts else ""),
                       soft_wrap=True)
 
-
-def _pick(items: list[Trace | AnnotatedTrace], src: Path, index: int) -> Trace | AnnotatedTrace:
-    if not 0 <= index < len(items):
-        _fail(f"{src}: has {len(items)} trace(s); --index {index} is out of range (0..{len(items) - 1})")
-    return items[index]
-
-
-def _step_range(spec: str | None, limit: int, total: int) -> range:
-    if spec is None:
-        return range(0, min(total, limit) if limit > 0 else total)
-    a, sep, b = spec.partition(":")
-    try:
-        lo = int(a) if a.strip() else 0
-        hi = int(b) if b.strip() else total
-    except ValueError:
-        _fail(f"--steps {spec!r}: expected A:B (e.g. 0:50, 100:, :20)")
-    if not sep:
-        hi = lo + 1
-    lo, hi = max(0, lo), min(total, hi)
-    if limit > 0:
-        hi = min(hi, lo + limit)
-    return range(lo, max(lo, hi))
 
 
 @app.command()
@@ -189,7 +145,7 @@ def show(
     import warnings
     from collections import Counter
 
-    from .formats.jsonl import SkippedLineWarning
+    from ..formats.jsonl import SkippedLineWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedLineWarning)
@@ -212,8 +168,8 @@ def show(
                       + ")", soft_wrap=True, highlight=False)
     att = None
     if attribute_:
-        from .attribution import get_attributor
-        from .attribution.confidence import outcome_guard
+        from ..attribution import get_attributor
+        from ..attribution.confidence import outcome_guard
 
         att = outcome_guard(tr, method="embedded") or get_attributor("embedded").attribute(tr)
     rank = {c["step"]: k + 1 for k, c in enumerate(att.candidates)} if att is not None else {}
@@ -242,27 +198,6 @@ def show(
         _print_attribution(att, "attribution")
 
 
-EXIT_SUCCESS_RUN = 3  # `attribute`: a trace's run succeeded, so nothing was blamed (unless --force)
-
-
-def _print_attribution(att: Any, src: str) -> None:
-    if att.metadata.get("abstained"):
-        console.print(f"[bold]{src}[/]: [green]no blame[/] — {att.reason} (use --force to attribute it anyway)")
-        return
-    if not att.parsed:
-        console.print(f"[yellow]{src}: the tracer's answer could not be parsed[/] ({(att.raw or '')[:200]!r})")
-        return
-    conf = f" (confidence {att.confidence:.2f})" if att.confidence is not None else ""
-    console.print(f"[bold]{src}[/]: agent [bold cyan]{att.agent}[/], step [bold cyan]{att.step}[/]{conf}")
-    if att.reason:
-        console.print(f"  reason: {att.reason}")
-    if att.candidates:
-        from .attribution.confidence import candidates_text
-
-        console.print(f"  top-{len(att.candidates)}: {candidates_text(att.candidates)}", highlight=False)
-    if att.metadata.get("note"):
-        console.print(f"  [yellow]{att.metadata['note']}[/]", highlight=False, soft_wrap=True)
-
 
 @app.command()
 def attribute(
@@ -279,8 +214,8 @@ def attribute(
     A trace whose outcome is 'success' is not blamed (exit status 3) unless --force; an 'unknown'
     outcome gets a one-line warning. Low-confidence answers say so, with the top-3 candidates.
     """
-    from .attribution import get_attributor
-    from .attribution.confidence import outcome_guard
+    from ..attribution import get_attributor
+    from ..attribution.confidence import outcome_guard
 
     items = _read(src)
     _set_outcome(items, outcome)
@@ -301,7 +236,7 @@ def attribute(
         else:
             att = att_m.attribute(tr, ground_truth=tr.ground_truth if with_gt else None)
             if verify:
-                from .annotation.verify import verify_attribution
+                from ..annotation.verify import verify_attribution
 
                 att = verify_attribution(tr, att)
         results.append((tr, att, item.gold if isinstance(item, AnnotatedTrace) else None))
@@ -351,7 +286,7 @@ def eval_(
     The cross-system protocol: `eval --train A --train B --test C` (train on other systems, score one), and
     `eval --leave-one-out A B C ...` (the matrix: each source scored by a model trained on all the others).
     """
-    from .evaluation import run_eval_cli, run_loo_cli
+    from ..evaluation import run_eval_cli, run_loo_cli
 
     srcs = list(src or []) + ([test] if test is not None else [])
     if leave_one_out:
@@ -379,7 +314,7 @@ def inject(
     seed: int = typer.Option(0, "--seed", help="Random seed of the mutation."),
 ) -> None:
     """Corrupt one step of a trace with a programmatic fault; the step becomes the label."""
-    from .annotation.cli import inject_cli
+    from ..annotation.cli import inject_cli
 
     inject_cli(src, fault=fault, step=step, out=out, seed=seed, console=console)
 
@@ -392,7 +327,7 @@ def annotate_replay(
     method: str = typer.Option("embedded", "--method", "-m", help="The attributor whose ranking guides 'prior'."),
 ) -> None:
     """Find the decisive step by counterfactual replay."""
-    from .annotation.cli import replay_cli
+    from ..annotation.cli import replay_cli
 
     replay_cli(src, strategy=strategy, out=out, console=console, method=method)
 
@@ -416,7 +351,7 @@ def annotate_generate(
     FRAMEWORK and DOMAIN take a comma list or 'all'; N runs per (framework, domain). Output is appended
     to OUT (resumable: rerun the same command after a crash), then OUT/dataset is built.
     """
-    from .annotation.cli import generate_cli
+    from ..annotation.cli import generate_cli
 
     generate_cli(
         framework=framework, domain=domain, n=n, out=out, seed=seed, base_url=base_url, model=model,
@@ -427,7 +362,7 @@ def annotate_generate(
 @app.command()
 def train(config: Path = typer.Option(..., "--config", "-c", help="A recipe YAML, or a shipped recipe by name (cpu-smoke, qwen3-8b-lora-1gpu, ...).")) -> None:
     """Train a tracer with GRPO (TRL) from a recipe config."""
-    from .training.cli import train_cli
+    from ..training.cli import train_cli
 
     train_cli(config, console=console)
 
@@ -440,7 +375,7 @@ def report(
     index: int = typer.Option(0, "--index", "-i", help="Which trace of the file (0 = the first)."),
 ) -> None:
     """Write a self-contained HTML report: timeline per agent, decisive step highlighted."""
-    from .report import write_report
+    from ..report import write_report
 
     items = _read(src)
     item = _pick(items, src, index)
@@ -462,7 +397,7 @@ def refine(
     tracer: list[str] = typer.Option([], "--tracer", help="Extra attribution backends, e.g. openai:MODEL@URL."),
 ) -> None:
     """Self-refinement rounds: attribution fed back to the responsible agent, vs generic reflection."""
-    from .refinement import refine_cli
+    from ..refinement import refine_cli
 
     refine_cli(demo=demo, rounds=rounds, out=out, base_url=base_url, model=model, framework=framework, seed=seed,
                console=console, tasks=tasks, n_tasks=n_tasks, tracers=tracer)
@@ -473,7 +408,7 @@ def plugins() -> None:
     """List the framework plugins: each framework's version if installed, else what to install for it."""
     from rich.markup import escape
 
-    from .hooks import list_plugins
+    from ..hooks import list_plugins
 
     t = Table(title="agentracer plugins")
     for col in ("plugin", "framework", "package", "version", "status", "to use it"):
@@ -493,7 +428,7 @@ def plugins() -> None:
 @app.command()
 def demo(out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Where the trace files go.")) -> None:
     """Run a LangGraph planner → solver → verifier system that fails, record it, attribute it."""
-    from .samples.demo import run_demo
+    from ..samples.demo import run_demo
 
     run_demo(out, console=console)
 

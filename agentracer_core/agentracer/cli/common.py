@@ -1,0 +1,95 @@
+"""What the ``agentracer`` commands share: the consoles, one-line errors, reading trace files, paging, and
+printing an attribution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ..trace import AnnotatedTrace, Trace, TraceError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _read(path: Path) -> list[Trace | AnnotatedTrace]:
+    from ..formats import read
+
+    try:
+        items = read(path)
+    except TraceError as e:
+        _fail(str(e))
+    if not items:
+        _fail(f"{path}: holds no trace")
+    return items
+
+
+def _trace_of(item: Trace | AnnotatedTrace) -> Trace:
+    return item.trace if isinstance(item, AnnotatedTrace) else item
+
+
+_OUTCOME_HELP = "Set the outcome of every trace read (failure | success | unknown); imported traces are unknown."
+
+
+def _set_outcome(items: list[Trace | AnnotatedTrace], outcome: str | None) -> None:
+    if outcome is None:
+        return
+    if outcome not in ("failure", "success", "unknown"):
+        _fail(f"--outcome {outcome!r}: expected failure, success or unknown")
+    for item in items:
+        _trace_of(item).outcome = outcome
+
+
+
+def _pick(items: list[Trace | AnnotatedTrace], src: Path, index: int) -> Trace | AnnotatedTrace:
+    if not 0 <= index < len(items):
+        _fail(f"{src}: has {len(items)} trace(s); --index {index} is out of range (0..{len(items) - 1})")
+    return items[index]
+
+
+def _step_range(spec: str | None, limit: int, total: int) -> range:
+    if spec is None:
+        return range(0, min(total, limit) if limit > 0 else total)
+    a, sep, b = spec.partition(":")
+    try:
+        lo = int(a) if a.strip() else 0
+        hi = int(b) if b.strip() else total
+    except ValueError:
+        _fail(f"--steps {spec!r}: expected A:B (e.g. 0:50, 100:, :20)")
+    if not sep:
+        hi = lo + 1
+    lo, hi = max(0, lo), min(total, hi)
+    if limit > 0:
+        hi = min(hi, lo + limit)
+    return range(lo, max(lo, hi))
+
+
+
+EXIT_SUCCESS_RUN = 3  # `attribute`: a trace's run succeeded, so nothing was blamed (unless --force)
+
+
+def _print_attribution(att: Any, src: str) -> None:
+    if att.metadata.get("abstained"):
+        console.print(f"[bold]{src}[/]: [green]no blame[/] — {att.reason} (use --force to attribute it anyway)")
+        return
+    if not att.parsed:
+        console.print(f"[yellow]{src}: the tracer's answer could not be parsed[/] ({(att.raw or '')[:200]!r})")
+        return
+    conf = f" (confidence {att.confidence:.2f})" if att.confidence is not None else ""
+    console.print(f"[bold]{src}[/]: agent [bold cyan]{att.agent}[/], step [bold cyan]{att.step}[/]{conf}")
+    if att.reason:
+        console.print(f"  reason: {att.reason}")
+    if att.candidates:
+        from ..attribution.confidence import candidates_text
+
+        console.print(f"  top-{len(att.candidates)}: {candidates_text(att.candidates)}", highlight=False)
+    if att.metadata.get("note"):
+        console.print(f"  [yellow]{att.metadata['note']}[/]", highlight=False, soft_wrap=True)
