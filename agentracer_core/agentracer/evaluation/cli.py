@@ -75,10 +75,7 @@ def run_eval_cli(
                 factory=lambda: att,
                 progress=lambda k: prog.advance(task, k),
             )
-    except TraceError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except (ValueError, ImportError, RuntimeError) as e:
+    except (TraceError, ValueError, ImportError, RuntimeError) as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     rep["src"] = str(src)
@@ -131,10 +128,7 @@ def run_loo_cli(
         if not is_trainable(att):
             raise ValueError(f"method {method!r} does not learn (no fit()); --leave-one-out needs a trainable method")
         rep = leave_one_out(sources, method, with_gt=with_gt, factory=lambda: att)
-    except TraceError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except (ValueError, ImportError, RuntimeError) as e:
+    except (TraceError, ValueError, ImportError, RuntimeError) as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     rep["sources"] = [str(p) for p in srcs]
