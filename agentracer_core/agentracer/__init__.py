@@ -41,6 +41,7 @@ __all__ = [
     "verify",
 ]
 
+
 def attribute(
     trace: Trace | AnnotatedTrace | str | Path,
     ground_truth: str | None = None,
