@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentracer.recording import Recorder, ReplayLLM, Run, current_run
+from agentracer.recording import Recorder, ReplayLLM, Run, current_run, redact_obj
 
 FRAMEWORK = "camel"
 TASK_DONE = "TASK_DONE"  # what the user agent of a RolePlaying/OWL society says when the task is done
@@ -190,19 +190,7 @@ def camel_meta(run: Run) -> dict[str, Any]:
 def redacted(session: Session, obj: Any) -> Any:
     """``obj`` with every string passed through the recorder's redactor (for what we put in metadata)."""
     red = getattr(session.recorder, "redact", None)
-    if not callable(red):
-        return obj
-
-    def walk(x: Any) -> Any:
-        if isinstance(x, str):
-            return red(x)
-        if isinstance(x, dict):
-            return {k: walk(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [walk(v) for v in x]
-        return x
-
-    return walk(obj)
+    return redact_obj(obj, red) if callable(red) else obj
 
 
 def user_run(rec: Recorder) -> Run | None:

@@ -9,6 +9,7 @@ OpenTelemetry's SDK) and redaction in :mod:`agentracer.recording.redact`.
 
 from __future__ import annotations
 
+from .clean import _redact_obj as redact_obj
 from .guard import guarded, safe
 from .handles import NullHandle, Run, StepHandle, _current_run, _current_step
 from .llm import ReplayLLM, llm_call_key, llm_key_part
@@ -30,6 +31,7 @@ __all__ = [
     "last_trace",
     "llm_call_key",
     "llm_key_part",
+    "redact_obj",
     "run_span_attributes",
     "safe",
 ]
