@@ -36,24 +36,10 @@ def _target(trace: Trace, step: int) -> Step:
     return trace.fork_target(step)
 
 
-def _replay_between(trace: Trace, lo: int, hi: int) -> ReplayLLM:
-    """The recorded LLM responses of the agent steps with index in ``[lo, hi)``."""
-    recs: dict[str, list[dict[str, Any]]] = {}
-    for s in trace.steps:
-        if s.kind != "llm_call" or "llm_key" not in s.replay:
-            continue
-        owner = s.parent if s.parent is not None else s.index
-        if lo <= owner < hi:
-            recs.setdefault(s.replay["llm_key"], []).append(
-                {"text": s.content, "response": s.replay.get("response"), "step": s.index, "owner": owner}
-            )
-    return ReplayLLM(recs)
-
-
 def _plan(trace: Trace, target: Step, lo: int, replacement: str) -> ForkPlan:
     ordinal = sum(1 for s in trace.steps[: target.index] if s.parent is None and s.agent == target.agent)
     return ForkPlan(
-        replay=_replay_between(trace, lo, target.index),
+        replay=ReplayLLM.from_trace(trace, upto_step=target.index, since_step=lo),
         agent=target.agent,
         ordinal=ordinal,
         replacement=replacement,

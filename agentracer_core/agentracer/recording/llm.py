@@ -68,14 +68,15 @@ class ReplayLLM:
         self.served_steps: list[int] = []
 
     @classmethod
-    def from_trace(cls, trace: Trace, upto_step: int | None = None) -> ReplayLLM:
-        """Collect the recorded responses of ``trace`` whose step index is < ``upto_step`` (all if None)."""
+    def from_trace(cls, trace: Trace, upto_step: int | None = None, since_step: int = 0) -> ReplayLLM:
+        """Collect the recorded responses of ``trace`` whose owning step index is in ``[since_step, upto_step)``
+        (to the end if ``upto_step`` is None)."""
         rec: dict[str, list[dict[str, Any]]] = {}
         for s in trace.steps:
             if s.kind != "llm_call" or "llm_key" not in s.replay:
                 continue
             owner = s.parent if s.parent is not None else s.index
-            if upto_step is not None and owner >= upto_step:
+            if owner < since_step or (upto_step is not None and owner >= upto_step):
                 continue
             payload = s.replay.get("response")
             rec.setdefault(s.replay["llm_key"], []).append(
