@@ -216,7 +216,7 @@ def open_run(session: Session, task: str, meta: dict[str, Any], agents: list[str
     plan = FORK.get()
     if plan is not None:
         meta = dict(meta, fork=plan.describe())
-    run = rec.start_run(task, framework=FRAMEWORK, agents=agents, metadata={"camel": redacted(session, meta)})
+    run = rec.start_run(task, framework=FRAMEWORK, agents=agents, metadata={"camel": meta})  # start_run redacts its metadata
     if not isinstance(run, Run):
         session.run = None
         return None
