@@ -124,7 +124,8 @@ class TeamDomain(Domain):
     def role_prompt(self, role: str, task: Task) -> str:
         st = task.data["style"]
         if role == "O":
-            return "You lead the team: write a plan, then address one member per message and collect their results."
+            return st.get("lead_prompt") or \
+                "You lead the team: write a plan, then address one member per message and collect their results."
         return _DESC[role][st["desc"][role]]
 
     def team_description(self, task: Task) -> str:
