@@ -56,12 +56,14 @@ class _Activation:
         self.engine = engine
         self.results: dict[str, str] = {}
         self.pending: dict[str, Turn] = {}
+        self.served: list[str] = []  # the tools the ReAct agents' ToolNodes ran, in order
 
     def tool(self, name: str, arg: str, doc: str) -> StructuredTool:
         """A LangChain tool whose answer is the engine's result for this call (the domain's world)."""
         schema = create_model(f"{name}_args", **{arg: (str, ""), "tool_call_id": (Annotated[str, InjectedToolCallId], ...)})
 
         def call(tool_call_id: str, **kw: Any) -> str:
+            self.served.append(name)
             return self.results.pop(tool_call_id, "Error: the tool returned nothing")
 
         return StructuredTool.from_function(call, name=name, description=doc, args_schema=schema)

@@ -34,7 +34,7 @@ STYLES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
     "workforce": {
-        "O": ("TaskPlanner", "Planner", "TaskAgent", "Decomposer", "PlanningAgent", "Coordinator"),
+        "O": ("TaskPlanner", "Planner", "TaskAgent", "Decomposer", "PlanningAgent", "WorkforcePlanner"),
         "W": ("SearchWorker", "WebWorker", "BrowserWorker", "ResearchWorker", "WebAssistant", "OnlineSearcher"),
         "F": ("DocumentWorker", "FileWorker", "SheetWorker", "DocumentProcessor", "FileAssistant", "TableWorker"),
         "C": ("CodingWorker", "Developer", "CodeAssistant", "PythonWorker", "SolverWorker", "MathWorker"),

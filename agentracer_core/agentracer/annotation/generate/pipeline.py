@@ -38,7 +38,7 @@ def annotate_item(
     faults_per_run: float = 0.8,
     base_url: str | None = None,
     model: str | None = None,
-    inject_attempts: int = 4,
+    inject_attempts: int | None = None,
     item_id: str | None = None,
     system: str | None = None,
 ) -> ItemResult:
@@ -47,7 +47,11 @@ def annotate_item(
     With ``fallback_linear``, a bisection or prior-guided search that answers *unsure* is redone
     linearly (the paper's definition), so labels always follow the linear scan's semantics. ``system``
     names a system shape of ``framework`` (``supervisor``, ``workforce``); it joins the ids and metadata.
+    ``inject_attempts``: how many applicable faults to try on a successful run (default 4; 10 for a named
+    system, whose long team runs recover from most single slips).
     """
+    if inject_attempts is None:
+        inject_attempts = 10 if system else 4
     fw = f"{framework}-{system}" if system else framework
     iid = item_id or (f"{framework}/{system}:{domain}:{seed}" if system else f"{framework}:{domain}:{seed}")
     gen = GeneratedSystem.create(framework, domain, seed, size=size, faults_per_run=faults_per_run,
