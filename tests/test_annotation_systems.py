@@ -128,3 +128,19 @@ def test_cli_system_option(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["annotate", "generate", "--framework", "camel", "--system", "workforce",
                               "--domain", "math", "--out", str(tmp_path / "y")])
     assert bad.exit_code == 2 and "orchestrator-led" in bad.output
+
+
+@pytest.mark.parametrize(("framework", "shape", "seed"), (("langgraph", "supervisor", 0), ("camel", "workforce", 1)))
+def test_a_quality_check_that_passes_an_archived_figure_is_the_decisive_step(framework: str, shape: str, seed: int) -> None:
+    from agentracer.annotation.replay import find_decisive
+
+    clean = GeneratedSystem.create(framework, "web", seed, fault_plan={}, system=shape).record()
+    k = next(i for i, st in enumerate(clean.agent_steps()) if st.content.startswith("Quality check failed"))
+    assert "archived copy" in clean.agent_steps()[k - 1].content or any(
+        "archived copy" in str(c.content) for c in clean.steps if c.kind == "tool_call")
+    s = GeneratedSystem.create(framework, "web", seed, fault_plan={k: "inverted_condition"}, system=shape)
+    tr = s.record()
+    check = tr.agent_steps()[k]
+    assert tr.outcome == "failure" and check.content.startswith("Quality check passed")
+    res = find_decisive(tr, s, s.oracle(), strategy="bisect")
+    assert (res.step, res.agent) == (check.index, s.domain.agents[0])  # the check, not the faithful worker

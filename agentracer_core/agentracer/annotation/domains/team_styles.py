@@ -4,7 +4,9 @@ The team domains (:mod:`.team_tasks`) draw their agent names from Magentic-One-l
 shape (``supervisor`` on LangGraph, ``workforce`` on CAMEL) looks different in the wild: snake_case ReAct
 agents behind a supervisor, or a planner with CamelCase workers. :func:`restyle` redraws a task's names
 and lead prompt from that system's pools, seeded by the task and the system, so the task (and a replay of
-it) keeps them; the rest of the task (the world, the plan, the wording slots) is unchanged.
+it) keeps them. It also makes the lead check each report (``verify``) and serves some web pages first as an
+archived copy with old figures (``stale``), so a quality check that passes a wrong result can be the
+decisive error; the rest of the task (the plan, the wording slots) is unchanged.
 """
 
 from __future__ import annotations
@@ -62,4 +64,10 @@ def restyle(task: Task, system: str) -> Task:
     st["names"] = {r: rng.choice(pool) for r, pool in pools.items() if r != "lead"}
     st["lead_prompt"] = rng.choice(pools["lead"])
     st["system"] = system
+    # the lead checks every report; some web pages are first served as an archived copy with old figures,
+    # which a correct check sends back (a check that passes one lets a wrong value through)
+    st["verify"] = True
+    for it in new.data.get("noise", []):
+        if it.get("web") and "main" in it:
+            it["stale"] = rng.random() < 0.3
     return new
