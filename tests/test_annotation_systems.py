@@ -98,9 +98,13 @@ def test_names_prompts_and_descriptions_vary_by_seed(framework: str, shape: str)
     assert not autogen & {a for s in systems for a in s.domain.agents}  # not the Magentic-One names
 
 
+# (domain, seed) items whose runs label quickly (one bisection or one injection each)
+_ITEMS = {"supervisor": (("web", 1), ("files", 1), ("multihop", 1)), "workforce": (("files", 1), ("files", 3), ("multihop", 1))}
+
+
 @pytest.mark.parametrize(("framework", "shape"), SYSTEMS)
 def test_labels_flip_when_the_labelled_step_is_forked_with_the_oracle(framework: str, shape: str) -> None:
-    results = [annotate_item(framework, d, seed, system=shape) for d, seed in (("web", 2), ("multihop", 2), ("files", 1))]
+    results = [annotate_item(framework, d, seed, system=shape) for d, seed in _ITEMS[shape]]
     labelled = [r for r in results if r.annotated is not None]
     assert len(labelled) >= 2 and {r.status for r in labelled} <= {"replay", "injection"}
     for r in labelled:
@@ -130,17 +134,25 @@ def test_cli_system_option(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "orchestrator-led" in bad.output
 
 
-@pytest.mark.parametrize(("framework", "shape", "seed"), (("langgraph", "supervisor", 0), ("camel", "workforce", 1)))
-def test_a_quality_check_that_passes_an_archived_figure_is_the_decisive_step(framework: str, shape: str, seed: int) -> None:
+@pytest.mark.parametrize(("framework", "shape"), SYSTEMS)
+def test_a_quality_check_that_passes_an_archived_figure_is_the_decisive_step(framework: str, shape: str) -> None:
     from agentracer.annotation.replay import find_decisive
 
-    clean = GeneratedSystem.create(framework, "web", seed, fault_plan={}, system=shape).record()
-    k = next(i for i, st in enumerate(clean.agent_steps()) if st.content.startswith("Quality check failed"))
-    assert "archived copy" in clean.agent_steps()[k - 1].content or any(
-        "archived copy" in str(c.content) for c in clean.steps if c.kind == "tool_call")
-    s = GeneratedSystem.create(framework, "web", seed, fault_plan={k: "inverted_condition"}, system=shape)
-    tr = s.record()
+    found = None
+    for seed in range(12):  # the first task where passing an archived figure changes the answer
+        clean = GeneratedSystem.create(framework, "web", seed, fault_plan={}, system=shape).record()
+        k = next((i for i, st in enumerate(clean.agent_steps()) if st.content.startswith("Quality check failed")), None)
+        if k is None:
+            continue
+        assert any("archived copy" in str(c.content) for c in clean.steps if c.kind == "tool_call")
+        s = GeneratedSystem.create(framework, "web", seed, fault_plan={k: "inverted_condition"}, system=shape)
+        tr = s.record()
+        if tr.outcome == "failure":
+            found = (s, tr, k)
+            break
+    assert found is not None
+    s, tr, k = found
     check = tr.agent_steps()[k]
-    assert tr.outcome == "failure" and check.content.startswith("Quality check passed")
+    assert check.content.startswith("Quality check passed")
     res = find_decisive(tr, s, s.oracle(), strategy="bisect")
     assert (res.step, res.agent) == (check.index, s.domain.agents[0])  # the check, not the faithful worker

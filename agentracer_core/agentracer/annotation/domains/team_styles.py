@@ -16,7 +16,7 @@ import random
 
 from .base import Task
 
-__all__ = ["STYLES", "restyle"]
+__all__ = ["PLACES", "STYLES", "injection_order", "place_of", "restyle"]
 
 # every name is one \\w+ word: the plan names a worker as "— Name" and handoff tools are built from names
 STYLES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -71,3 +71,57 @@ def restyle(task: Task, system: str) -> Task:
         if it.get("web") and "main" in it:
             it["stale"] = rng.random() < 0.3
     return new
+
+
+#: Where an injected error can sit in a team run, and the faults that fit each place.
+PLACES: dict[str, tuple[str, ...]] = {
+    "plan": ("dropped_constraint", "inverted_condition", "fabricated_fact"),
+    "handoff": ("wrong_handoff", "fabricated_fact"),
+    "check": ("inverted_condition",),
+    "action": ("wrong_tool_argument",),
+    "reading": ("fabricated_fact", "off_by_one"),
+    "code": ("off_by_one", "wrong_return_value", "dropped_constraint"),
+}
+
+
+def place_of(task: Task, agent: str, text: str, position: int, has_tools: bool) -> str | None:
+    """The place (a :data:`PLACES` key) of one agent step of a team run, or None (nothing to inject there)."""
+    names = {v: k for k, v in task.data["style"]["names"].items()}
+    role = names.get(agent)
+    if role == "O":
+        if position == 0:
+            return "plan"
+        if text.startswith("Quality check failed"):
+            return "check"
+        return None if "FINAL ANSWER" in text else "handoff"
+    if role == "C":
+        return "code" if "```" in text else None
+    if role in ("W", "F"):
+        if has_tools:
+            return "action"
+        return "reading" if " is " in text else None
+    return None
+
+
+def injection_order(task: Task, steps: list[tuple[int, str, str, bool]], rng: random.Random) -> list[tuple[int, str]]:
+    """``(step index, fault)`` pairs to try on a successful team run, places drawn by per-run weights.
+
+    ``steps``: ``(index, agent, text, has tool calls)`` per agent step, in order. Each run weighs the places
+    differently (seeded by ``rng``), so the decisive error sits on the plan, a handoff, a quality check, a
+    worker's action, a worker's reading or the code in varying proportions across runs.
+    """
+    by_place: dict[str, list[tuple[int, str]]] = {}
+    for pos, (idx, agent, text, tools) in enumerate(steps):
+        place = place_of(task, agent, text, pos, tools)
+        if place is not None:
+            by_place.setdefault(place, []).extend((idx, f) for f in PLACES[place])
+    weights = {p: rng.uniform(0.3, 1.7) for p in sorted(by_place)}
+    out: list[tuple[int, str]] = []
+    while by_place:
+        places = sorted(by_place)
+        place = rng.choices(places, weights=[weights[p] for p in places])[0]
+        pool = by_place[place]
+        out.append(pool.pop(rng.randrange(len(pool))))
+        if not pool:
+            del by_place[place]
+    return out

@@ -26,7 +26,7 @@ from .spec import FRAMEWORKS, META_KEY, SYSTEMS, Control, SystemSpec
 __all__ = ["SYSTEM_SIZES", "GeneratedSystem", "check_system"]
 
 #: The run-length range (agent steps) a named system shape draws its tasks' sizes from.
-SYSTEM_SIZES: dict[str, tuple[int, int]] = {"supervisor": (12, 46), "workforce": (12, 46)}
+SYSTEM_SIZES: dict[str, tuple[int, int]] = {"supervisor": (8, 36), "workforce": (8, 36)}
 
 
 def check_system(framework: str, domain: str, system: str) -> None:
