@@ -156,3 +156,20 @@ def test_a_quality_check_that_passes_an_archived_figure_is_the_decisive_step(fra
     assert check.content.startswith("Quality check passed")
     res = find_decisive(tr, s, s.oracle(), strategy="bisect")
     assert (res.step, res.agent) == (check.index, s.domain.agents[0])  # the check, not the faithful worker
+
+
+def test_injection_places_cover_plan_handoffs_actions_readings_and_code() -> None:
+    import random
+
+    from agentracer.annotation.domains.team_styles import injection_order, place_of, restyle
+    from agentracer.annotation.generate import SystemSpec
+
+    restyled = restyle(GeneratedSystem.create("python", "web", 0).spec.task, "supervisor")
+    tr = GeneratedSystem(SystemSpec("python", "web", restyled, 0, 0.0, {}, system="supervisor")).record()
+    kids = {c.parent for c in tr.steps if c.kind == "tool_call"}
+    steps = [(st.index, st.agent, st.content, st.index in kids) for st in tr.agent_steps()]
+    places = {place_of(restyled, a, t, pos, k) for pos, (_, a, t, k) in enumerate(steps)}
+    assert {"plan", "handoff", "action", "reading", "code"} <= places
+    order = injection_order(restyled, steps, random.Random(1))
+    assert len(order) == len(set(order)) and {i for i, _ in order} <= {st[0] for st in steps}
+    assert order != injection_order(restyled, steps, random.Random(2))  # per-run weights and draws
