@@ -26,7 +26,17 @@ class CamelDriver(GeneratedDriver):
     plugin_records = False
 
     def execute(self, engine: Engine) -> None:
-        """One run: each agent's turn is one ``ChatAgent.step`` whose model answers ``engine.llm``."""
+        """One run: each agent's turn is one ``ChatAgent.step`` whose model answers ``engine.llm``.
+
+        The ``workforce`` system runs on CAMEL's ``Workforce`` instead (:mod:`.workforce_gen`).
+        """
+        if engine.system.spec.system == "workforce":
+            from agentracer.annotation.generate import run_outside_loop
+
+            from .workforce_gen import run_workforce
+
+            run_outside_loop(lambda: run_workforce(engine))
+            return
 
         def answer(messages: list[dict[str, Any]]) -> str:
             return engine.llm(engine.current_agent or "agent")

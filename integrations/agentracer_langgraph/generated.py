@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypedDict
 
 import agentracer
 from agentracer.annotation.domains import Domain, Turn
-from agentracer.annotation.generate import Control, Engine, GeneratedDriver, GeneratedSystem
+from agentracer.annotation.generate import Control, Engine, GeneratedDriver, GeneratedSystem, run_outside_loop
 from agentracer.recording import Recorder
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
@@ -117,6 +117,16 @@ class LangGraphDriver(GeneratedDriver):
 
     framework = "langgraph"
     plugin_records = True
+
+    def records(self, system: GeneratedSystem) -> bool:
+        """The ``supervisor`` system is recorded by the generator (:mod:`.supervisor_gen`); the default one here."""
+        return system.spec.system != "supervisor"
+
+    def execute(self, engine: Engine) -> None:
+        """One run of the ``supervisor`` system: a langgraph-supervisor team of ReAct agents (:mod:`.supervisor_gen`)."""
+        from .supervisor_gen import run_supervisor
+
+        run_outside_loop(lambda: run_supervisor(engine))
 
     def _final(self, system: GeneratedSystem, result: Any) -> str | None:
         turns = [Turn(**d) for d in (result or {}).get("turns", [])] if isinstance(result, dict) else []

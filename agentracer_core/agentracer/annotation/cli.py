@@ -153,11 +153,18 @@ def generate_cli(
     strategy: str = "bisect",
     size: int | None = None,
     build: bool = True,
+    system: str | None = None,
 ) -> None:
-    """Generate ``n`` runs per (framework, domain), label them, append to ``out``, then build the dataset."""
+    """Generate ``n`` runs per (framework, domain), label them, append to ``out``, then build the dataset.
+
+    ``system`` picks a named system shape of the framework(s) (``supervisor`` on langgraph, ``workforce`` on
+    camel) on orchestrator-led domains.
+    """
     from .dataset import build_dataset
     from .domains import DOMAINS
     from .generate import FRAMEWORKS, available_frameworks
+    from .generate.spec import SYSTEMS
+    from .generate.system import check_system
     from .scale import Ledger, plan_items, run_items
 
     fws = _split_list(framework, FRAMEWORKS if framework != "all" else tuple(f for f in FRAMEWORKS if f != "python"),
@@ -169,7 +176,14 @@ def generate_cli(
         _fail(console, f"framework(s) not installed: {', '.join(missing)} (pip install 'agentracer[{missing[0]}]')")
     if n < 1:
         _fail(console, "--n must be at least 1")
-    items = plan_items(fws, doms, n, seed=seed, size=size)
+    if system:
+        for f in fws:
+            for d in doms:
+                try:
+                    check_system(f, d, system)
+                except ValueError as e:
+                    _fail(console, f"{e} (--system needs --framework {' or '.join(k for k, v in SYSTEMS.items() if system in v) or 'langgraph'})")
+    items = plan_items(fws, doms, n, seed=seed, size=size, system=system)
     options: dict[str, Any] = {"strategy": strategy}
     if base_url:
         options.update(base_url=base_url, model=model or "default")
@@ -196,7 +210,8 @@ def generate_cli(
         anns = Ledger(out).read_annotations()
         if anns:
             info = build_dataset(anns, out / "dataset", notes=(
-                f"`agentracer annotate generate --framework {framework} --domain {domain} --n {n} --seed {seed}`"
+                f"`agentracer annotate generate --framework {framework}" + (f" --system {system}" if system else "")
+                + f" --domain {domain} --n {n} --seed {seed}`"
                 f" (strategy {strategy}; scripted agents unless --base-url)."))
             console.print(f"dataset: {info['rows']} row(s) {info['splits']} -> {info['path']} "
                           f"(card: {Path(info['path']) / 'README.md'})")

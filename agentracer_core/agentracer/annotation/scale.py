@@ -45,15 +45,17 @@ class WorkItem:
     domain: str
     seed: int
     size: int | None = None
+    system: str | None = None
 
 
 def plan_items(frameworks: Iterable[str], domains: Iterable[str], n: int, *, seed: int = 0,
-               size: int | None = None) -> list[WorkItem]:
+               size: int | None = None, system: str | None = None) -> list[WorkItem]:
     """``n`` items per (framework, domain) pair, interleaved across pairs.
 
     Seeds are ``seed + i`` shifted by a fixed offset per framework, so each framework draws its own tasks
     (identical prompts recorded on two frameworks would be duplicates for training) and a rerun with the
-    same arguments plans the same item ids (what resuming relies on).
+    same arguments plans the same item ids (what resuming relies on). ``system`` (a named system shape,
+    e.g. ``supervisor``) shifts the seeds once more and joins the ids (``langgraph/supervisor:web:7``).
     """
     from .generate import FRAMEWORKS
 
@@ -62,8 +64,10 @@ def plan_items(frameworks: Iterable[str], domains: Iterable[str], n: int, *, see
     for i in range(n):
         for f, d in pairs:
             off = FRAMEWORKS.index(f) * 1_000_003 if f in FRAMEWORKS else 0
+            off += 500_001 if system else 0
             s = seed + i + off
-            items.append(WorkItem(f"{f}:{d}:{s}" + (f":{size}" if size else ""), f, d, s, size))
+            fid = f"{f}/{system}" if system else f
+            items.append(WorkItem(f"{fid}:{d}:{s}" + (f":{size}" if size else ""), f, d, s, size, system))
     return items
 
 
@@ -206,7 +210,7 @@ def work(item: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         res = annotate_item(item["framework"], item["domain"], int(item["seed"]), size=item.get("size"),
-                            item_id=item["item_id"], **options)
+                            item_id=item["item_id"], system=item.get("system"), **options)
     except Exception as e:  # a broken item is recorded and skipped, never fatal for the run
         return {"item_id": item["item_id"], "status": "error", "reason": f"{type(e).__name__}: {e}",
                 "framework": item["framework"], "domain": item["domain"], "seconds": time.perf_counter() - t0}

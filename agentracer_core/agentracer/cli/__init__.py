@@ -345,6 +345,8 @@ def annotate_generate(
     ray_address: str | None = typer.Option(None, "--ray-address", help="Address of a running Ray cluster."),
     strategy: str = typer.Option("bisect", "--strategy", help="Replay strategy for failed runs: linear | bisect | prior."),
     size: int | None = typer.Option(None, "--size", help="Agent steps per run (default: a domain-specific mix)."),
+    system: str | None = typer.Option(None, "--system", help="A named system shape: supervisor (langgraph: a "
+                                      "supervisor with ReAct workers) or workforce (camel). Domains web, files, multihop."),
 ) -> None:
     """Generate, record and label multi-agent runs (by replay and by injection).
 
@@ -355,7 +357,7 @@ def annotate_generate(
 
     generate_cli(
         framework=framework, domain=domain, n=n, out=out, seed=seed, base_url=base_url, model=model,
-        ray=ray, ray_address=ray_address, console=console, strategy=strategy, size=size,
+        ray=ray, ray_address=ray_address, console=console, strategy=strategy, size=size, system=system,
     )
 
 

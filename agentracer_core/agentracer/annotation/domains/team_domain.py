@@ -73,6 +73,10 @@ _REPORT_RE = re.compile(r"the ([^\n]+?) of ([^\n]+?) (?:is|was|=) ([^\n]+?)\.?\s
 _PLAN_RE = re.compile(r"^\s*\d+[.)]\s+\w+(?: \w+)? the ([^\n]+?) of ([^\n]+?) (?:—|--|-) (\w+)\.?\s*$", re.M)
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _PREV = re.compile(r"the (?:result|answer) of step (\d+)")
+# a lead's quality check that rejects the last report (only leads whose task style sets "verify" write it)
+_REJECT = re.compile(r"^Quality check failed\b")
+_STALE_MARK = "(archived copy"
+_REJECT_TEXT = "Quality check failed: that figure comes from an archived copy, not the current page. "
 
 
 @dataclass
@@ -124,7 +128,8 @@ class TeamDomain(Domain):
     def role_prompt(self, role: str, task: Task) -> str:
         st = task.data["style"]
         if role == "O":
-            return "You lead the team: write a plan, then address one member per message and collect their results."
+            return st.get("lead_prompt") or \
+                "You lead the team: write a plan, then address one member per message and collect their results."
         return _DESC[role][st["desc"][role]]
 
     def team_description(self, task: Task) -> str:
@@ -181,6 +186,9 @@ class TeamDomain(Domain):
                     m = re.search(r"\b(sum|total|maximum|largest|minimum|smallest)\b", t.text)
                     st.agg = _AGG_WORDS[m.group(1)] if m and task.data.get("agg") else None
                     continue
+                if _REJECT.match(t.text) and st.values and 0 < st.cur <= len(st.items):
+                    st.values.pop()  # the check sent the last item back: read it again from a fresh page
+                    st.cur, st.phase, st.attempt = st.cur - 1, "open", 0
                 st.instr = (self.kind_of(self.unnamed(task, t.text)), self.addressee(task, t.text) or "")
                 continue
             self._advance(task, st, t)
@@ -272,6 +280,10 @@ class TeamDomain(Domain):
             return self.plan_text(task)
         st = self.state(task, transcript)
         n = len(transcript)
+        if task.data["style"].get("verify") and self.stale_report(task, transcript, st):
+            key, target, _ = st.items[st.cur - 1]
+            return _REJECT_TEXT + self.pick(task, _HANDOFF, "handoff", n).format(a=self.who(task, "W")) + \
+                self.pick(task, _OPEN, "open", n).format(t=self.resolve(target, st.values[:-1]))
         if st.cur < len(st.items):
             key, target, worker = st.items[st.cur]
             target = self.resolve(target, st.values)
@@ -298,6 +310,14 @@ class TeamDomain(Domain):
                 self.pick(task, _CODE, "code", n).format(agg=word, vals=vals)
         v = st.output if st.agg else (st.values[-1] if st.values else "unknown")
         return self.pick(task, _FINAL, "final").format(v=v)
+
+    def stale_report(self, task: Task, transcript: list[Turn], st: TeamState) -> bool:
+        """Whether the last turn reported a value read off an archived copy of a page (a checking lead sends it back)."""
+        last = transcript[-1] if transcript else None
+        if last is None or last.agent == self.who(task, "O") or not _REPORT_RE.findall(last.text) or st.cur < 1:
+            return False
+        page = self.last_result(transcript, "visit_page") or ""
+        return _STALE_MARK in page
 
     @staticmethod
     def file_of(target: str) -> str:

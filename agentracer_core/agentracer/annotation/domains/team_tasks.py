@@ -147,6 +147,10 @@ class WebDomain(_Ledger):
         it = next((x for x in task.data["noise"] if x["main"] == url), None)
         if it is not None and it["flaky"] and nth == 0:
             return "Error 503: the server did not respond in time."
+        if it is not None and it.get("stale") and nth == (1 if it["flaky"] else 0):
+            return f"# {page['title']}\n(archived copy of {2008 + _h(url) % 9}; figures may be out of date)\n" + \
+                re.sub(r"(?m)^([^:\n]+): (\d+)$", lambda m: f"{m.group(1)}: {int(m.group(2)) + 1 + _h(url, m.group(1)) % 900}",
+                       page["text"])
         return f"# {page['title']}\n{page['text']}"
 
     def choose_url(self, task: Task, results: str, target: str) -> str | None:

@@ -16,13 +16,26 @@ from typing import Any
 from ...recording import Recorder, ReplayLLM
 from ...trace import Trace, TraceError
 from ..domains import get_domain
+from ..domains.team_styles import restyle
 from ..replay import ReplayOutcome, count_live_calls_before
 from .drivers import driver_for
 from .engine import Engine, no_redaction, run_python
 from .policies import DomainOracle, LLMPolicy, ScriptedPolicy
-from .spec import FRAMEWORKS, META_KEY, Control, SystemSpec
+from .spec import FRAMEWORKS, META_KEY, SYSTEMS, Control, SystemSpec
 
-__all__ = ["GeneratedSystem"]
+__all__ = ["SYSTEM_SIZES", "GeneratedSystem", "check_system"]
+
+#: The run-length range (agent steps) a named system shape draws its tasks' sizes from.
+SYSTEM_SIZES: dict[str, tuple[int, int]] = {"supervisor": (8, 36), "workforce": (8, 36)}
+
+
+def check_system(framework: str, domain: str, system: str) -> None:
+    """``ValueError`` unless ``system`` is a named shape of ``framework`` and ``domain`` is orchestrator-led."""
+    if system not in SYSTEMS.get(framework, ()):
+        known = ", ".join(f"{f}/{s}" for f, ss in SYSTEMS.items() for s in ss)
+        raise ValueError(f"no system {system!r} on {framework}; the named systems are {known}")
+    if not getattr(get_domain(domain), "orchestrated", False):
+        raise ValueError(f"the {system} system runs orchestrator-led domains (web, files, multihop), not {domain!r}")
 
 
 class GeneratedSystem:
@@ -57,17 +70,26 @@ class GeneratedSystem:
         model: str | None = None,
         temperature: float = 0.0,
         tracer_provider: Any = None,
+        system: str | None = None,
     ) -> GeneratedSystem:
         """A new system: a task drawn with ``seed`` (``size`` agent steps, else a domain default).
 
         ``faults_per_run``: expected number of scripted faults per run (the per-turn rate is this over the
         run length); ``fault_plan`` fixes them instead (turn -> fault type; ``{}`` = a fault-free run).
+        ``system``: a named system shape of ``framework`` (:data:`~.spec.SYSTEMS`), run on an
+        orchestrator-led domain (``web``, ``files``, ``multihop``) with that system's names and prompts.
         """
         dom = get_domain(domain)
+        if system is not None:
+            check_system(framework, domain, system)
         rng = random.Random(f"task:{domain}:{seed}")
+        if system is not None and size is None:
+            size = rng.randint(*SYSTEM_SIZES.get(system, (30, 80)))
         task = dom.make_task(rng, size if size is not None else dom.size_for(rng))
+        if system is not None:
+            task = restyle(task, system)
         rate = min(1.0, faults_per_run / max(dom.expected_steps(task), 1))
-        spec = SystemSpec(framework, domain, task, seed, rate, fault_plan, base_url, model, temperature)
+        spec = SystemSpec(framework, domain, task, seed, rate, fault_plan, base_url, model, temperature, system)
         return cls(spec, tracer_provider=tracer_provider)
 
     @classmethod
