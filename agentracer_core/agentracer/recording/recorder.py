@@ -31,6 +31,7 @@ from .latest import finished, last_trace, origin
 from .llm import LLMRecording, ReplayLLM
 from .sink import Sink, make_sink
 from .spans import _otel, _tracer_of, capture_content_default, run_span_attributes
+from .spill import SpillableSteps
 from .steps import StepRecording
 from .text import describe_error, safe_redactor
 
@@ -174,6 +175,8 @@ class Recorder(StepRecording, LLMRecording):
             ground_truth=ground_truth,
             metadata=_redact_obj(_jsonable(dict(metadata or {})), self.redact),  # plugins put run inputs here
         )
+        if self.max_steps_in_memory is not None and self.sink is not None:
+            tr.steps = SpillableSteps()  # spilled steps take ~16 bytes each (recording.spill)
         tr.metadata.setdefault("started", time.time())
         if session_id:
             tr.metadata["session_id"] = str(session_id)
