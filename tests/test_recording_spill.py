@@ -64,8 +64,10 @@ def test_a_2000_step_run_with_n_100_reads_back_whole(tmp_path: Path) -> None:
 
 def test_attribution_on_the_read_back_trace(tmp_path: Path) -> None:
     sink = tmp_path / "s.jsonl"
-    _record(sink, 300, keep=50, fail_at=120)
+    tr = _record(sink, 300, keep=50, fail_at=120)
     (back,) = read(sink)
+    mem = agentracer.attribute(tr)  # the in-memory trace (spilled steps without content) attributes too
+    assert mem.parsed and mem.step is not None and tr.steps[mem.step].parent is None
     att = agentracer.attribute(back)
     assert att.parsed and att.agent in back.agents
     assert att.step is not None and 0 <= att.step < len(back.steps)
