@@ -190,3 +190,30 @@ def test_memory_per_agent_step_beyond_n_is_small(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert len(rec.last_trace().steps) == 2 * (n + 300)
     assert used / n < 100, f"{used / n:.0f} bytes per agent step"
+
+
+def test_langgraph_checkpoint_ids_reach_the_sink(tmp_path: Path) -> None:
+    """Checkpoint ids are known only when the run ends, after the steps were streamed: they are written
+    again (Recorder.amend_steps), so the sink read back equals the trace in memory."""
+    pytest.importorskip("langgraph")
+    from agentracer_langgraph.demo import build_demo_graph
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    graph, _ = build_demo_graph(checkpointer=InMemorySaver())
+    g = agentracer.instrument(graph, sink=tmp_path / "s.jsonl")
+    with agentracer.run() as r:
+        g.invoke({"messages": [("user", "What is 2+2?")]}, {"configurable": {"thread_id": "t1"}})
+    tr = r.trace
+    (back,) = read(tmp_path / "s.jsonl")
+    assert all("checkpoint_id" in s.replay for s in tr.agent_steps())
+    assert back.to_dict() == tr.to_dict()
+    # bounded: the steps still in memory read back equal too, the others as their stand-ins say
+    g2 = agentracer.instrument(build_demo_graph(checkpointer=InMemorySaver())[0], sink=tmp_path / "b.jsonl",
+                               max_steps_in_memory=2)
+    with agentracer.run() as r2:
+        g2.invoke({"messages": [("user", "What is 2+2?")]}, {"configurable": {"thread_id": "t2"}})
+    (back2,) = read(tmp_path / "b.jsonl")
+    mem = list(r2.trace.steps)
+    assert len(mem) == len(back2.steps) == len(tr.steps)
+    assert [s.to_dict() for s in mem[-2:]] == [s.to_dict() for s in back2.steps[-2:]]
+    assert [[getattr(s, f) for f in FIELDS] for s in mem] == [[getattr(s, f) for f in FIELDS] for s in back2.steps]

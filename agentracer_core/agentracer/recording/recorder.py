@@ -18,12 +18,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..trace import Trace
+from ..trace import Step, Trace
 from .clean import _jsonable, _redact_obj
 from .guard import log
 from .handles import NullHandle, Run, StepHandle, _current_run, _current_step
@@ -283,6 +283,14 @@ class Recorder(StepRecording, LLMRecording):
         self.traces.append(tr)
         finished(tr, run.origin, self)
         self._sink("on_run_end", tr)
+
+    def amend_steps(self, run: Run, steps: Iterable[Step]) -> None:
+        """Write ``steps`` of ``run`` to the sink again, after a plugin changed them once they had finished
+        (e.g. checkpoint ids known only at the end of the run): the reader keeps a step's last line, so the
+        sink read back equals the trace in memory."""
+        if isinstance(run, Run) and self.sink is not None:
+            for s in steps:
+                self._sink("on_step", run.trace, s)
 
     @contextmanager
     def run(self, task: str = "", **kwargs: Any) -> Iterator[Run | NullHandle]:
