@@ -161,3 +161,60 @@ def _quiet(caplog):
 
     with caplog.at_level(logging.CRITICAL, logger="agentracer"):
         yield
+
+
+def _same_step(mem: dict, disk: dict) -> bool:
+    """A step kept in memory equals its sink line; a spilled one keeps the sink's index, agent, role, kind,
+    parent and tool name."""
+    if mem["metadata"] == {"spilled": True} and mem["content"] == "":
+        return all(mem[k] == disk[k] for k in ("index", "agent", "role", "kind", "parent", "tool_name"))
+    return mem == disk
+
+
+class SpillingRecorderMachine(RecorderMachine):
+    """The same sequences with ``max_steps_in_memory=2``: ``trace.steps`` still reads as every step, and the
+    sink read back equals the traces in memory plus the spilled steps' content."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        tp = TracerProvider()
+        tp.add_span_processor(self.proc)
+        self.rec = Recorder(sink=self.path, tracer_provider=tp, keep=10_000, max_steps_in_memory=2)
+
+    @invariant()
+    def no_step_in_another_run(self):
+        for tr in list(self.rec.traces):
+            tag = tr.metadata.get("tag")
+            steps = list(tr.steps)
+            assert [s.index for s in steps] == list(range(len(tr.steps)))
+            for s in steps:
+                if s.parent is None:
+                    assert s.metadata.get("tag") == tag or s.metadata == {"spilled": True}
+                else:
+                    assert 0 <= s.parent < s.index and tr.steps[s.parent].parent is None
+
+    def teardown(self):
+        try:
+            for r in list(self.rec._runs):
+                self.rec.end_run(r)
+            assert self.rec._runs == []
+            assert len(self.rec.traces) == self.started
+            self.rec.sink.close()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                back = read(self.path) if self.path.exists() else []
+            mem = sorted((t.to_dict() for t in self.rec.traces), key=lambda d: d["run_id"])
+            disk = sorted((t.to_dict() for t in back), key=lambda d: d["run_id"])
+            assert len(mem) == len(disk)
+            for m, d in zip(mem, disk, strict=True):
+                ms, ds = m.pop("steps"), d.pop("steps")
+                assert m == d and len(ms) == len(ds)
+                assert all(_same_step(a, b) for a, b in zip(ms, ds, strict=True))
+        finally:
+            self.dir.cleanup()
+
+
+TestSpillingRecorderMachine = SpillingRecorderMachine.TestCase
+TestSpillingRecorderMachine.settings = settings(
+    max_examples=40, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck)
+)

@@ -267,6 +267,7 @@ class RunBook:
         }
         if not want:
             return
+        found = []
         try:
             newer = None
             for snap in graph.get_state_history({"configurable": {"thread_id": st.thread_id}}):
@@ -274,6 +275,7 @@ class RunBook:
                 for t in snap.tasks:
                     s = want.pop(t.id, None)
                     if s is not None:
+                        found.append(s)
                         s.replay["checkpoint_id"] = cid
                         if newer is not None and (newer.parent_config or {}).get("configurable", {}).get("checkpoint_id") == cid:
                             s.replay["next_checkpoint_id"] = newer.config["configurable"].get("checkpoint_id")
@@ -282,3 +284,4 @@ class RunBook:
                 newer = snap
         except Exception as e:  # e.g. an async-only checkpointer; the fork resolves it later
             log.debug("agentracer: could not read checkpoints of thread %s: %s", st.thread_id, e)
+        self.recorder.amend_steps(st.run, found)  # the steps are in the sink already: write them again

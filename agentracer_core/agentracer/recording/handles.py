@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..trace import Step, Trace
 from .clean import _clean
+from .spill import CallKeyCounts
 
 if TYPE_CHECKING:
     from .recorder import Recorder
@@ -110,7 +111,7 @@ class Run:
         self.implicit = implicit
         self.lock = threading.RLock()
         self.open_steps: list[StepHandle] = []
-        self.llm_seen: dict[str, int] = {}
+        self.llm_seen = CallKeyCounts()  # occurrences of each LLM call key (compact: long runs make many)
         self.resident: deque[Step] = deque()
         self.ended = False
         self.token: Any = None

@@ -18,12 +18,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..trace import Trace
+from ..trace import Step, Trace
 from .clean import _jsonable, _redact_obj
 from .guard import log
 from .handles import NullHandle, Run, StepHandle, _current_run, _current_step
@@ -31,6 +31,7 @@ from .latest import finished, last_trace, origin
 from .llm import LLMRecording, ReplayLLM
 from .sink import Sink, make_sink
 from .spans import _otel, _tracer_of, capture_content_default, run_span_attributes
+from .spill import SpillableSteps
 from .steps import StepRecording
 from .text import describe_error, safe_redactor
 
@@ -174,6 +175,8 @@ class Recorder(StepRecording, LLMRecording):
             ground_truth=ground_truth,
             metadata=_redact_obj(_jsonable(dict(metadata or {})), self.redact),  # plugins put run inputs here
         )
+        if self.max_steps_in_memory is not None and self.sink is not None:
+            tr.steps = SpillableSteps()  # spilled steps take ~16 bytes each (recording.spill)
         tr.metadata.setdefault("started", time.time())
         if session_id:
             tr.metadata["session_id"] = str(session_id)
@@ -280,6 +283,14 @@ class Recorder(StepRecording, LLMRecording):
         self.traces.append(tr)
         finished(tr, run.origin, self)
         self._sink("on_run_end", tr)
+
+    def amend_steps(self, run: Run, steps: Iterable[Step]) -> None:
+        """Write ``steps`` of ``run`` to the sink again, after a plugin changed them once they had finished
+        (e.g. checkpoint ids known only at the end of the run): the reader keeps a step's last line, so the
+        sink read back equals the trace in memory."""
+        if isinstance(run, Run) and self.sink is not None:
+            for s in steps:
+                self._sink("on_step", run.trace, s)
 
     @contextmanager
     def run(self, task: str = "", **kwargs: Any) -> Iterator[Run | NullHandle]:

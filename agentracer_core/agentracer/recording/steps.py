@@ -15,7 +15,7 @@ from .clean import _clean, _jsonable, _text
 from .handles import NullHandle, Run, StepHandle, _current_step
 from .sink import Sink
 from .spans import _otel, agent_span_attributes, end_span_attributes, tool_span_attributes
-from .spill import spilled
+from .spill import SpillableSteps, spilled
 from .text import describe_error, error_status
 
 
@@ -253,8 +253,9 @@ class StepRecording:
     def _spill(self, run: Run, step: Step) -> None:
         """Keep only the last ``max_steps_in_memory`` finished steps whole in memory.
 
-        An older step is replaced in its trace by a :class:`~agentracer.recording.spill.SpilledStep` (index,
-        agent, role, kind, parent, tool name: about 150 bytes); its content lives in the sink, from which
+        An older step leaves memory: in a run's :class:`~agentracer.recording.spill.SpillableSteps` it is
+        kept as two array cells and read as a :class:`~agentracer.recording.spill.SpilledStep` stand-in (index,
+        agent, role, kind, parent, tool name); its content lives in the sink, from which
         ``agentracer.formats.read(path)`` gives the whole trace back.
         """
         steps = run.trace.steps
@@ -263,5 +264,10 @@ class StepRecording:
             while len(run.resident) > self.max_steps_in_memory:  # type: ignore[operator]
                 old = run.resident.popleft()
                 i = old.index
-                if 0 <= i < len(steps) and steps[i] is old:
+                if type(i) is not int or not 0 <= i < len(steps):
+                    continue
+                if isinstance(steps, SpillableSteps):
+                    if not steps.spill(i, old) and list.__getitem__(steps, i) is old:
+                        list.__setitem__(steps, i, spilled(old))  # a step that cannot be kept compactly
+                elif steps[i] is old:  # trace.steps was replaced by a plain list
                     steps[i] = spilled(old)
