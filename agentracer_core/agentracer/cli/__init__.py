@@ -1,5 +1,5 @@
 """The ``agentracer`` command: import, export, show, attribute, eval, annotate, inject, train, report, refine,
-plugins, demo.
+plugins, demo, data.
 
 Every verb is a thin shell over the library; heavy modules are imported only when their verb runs.
 Errors in input files print one line (file, field, step) and exit with status 2.
@@ -29,10 +29,12 @@ from .common import (
     console,
     err_console,
 )
+from .data import data_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AgenTracer: who caused this multi-agent failure?")
 annotate_app = typer.Typer(no_args_is_help=True, help="Build training data: counterfactual replay and generators.")
 app.add_typer(annotate_app, name="annotate")
+app.add_typer(data_app, name="data")
 
 
 def _print_version(value: bool) -> None:

@@ -15,8 +15,20 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+ERROR_PREFIX = "agentracer: error:"
+
+
+def error_line(msg: str) -> None:
+    """Print ``agentracer: error: MSG`` on stderr: the one error style of every command. One logical line
+    (soft-wrapped, so a terminal folds it and a pipe or log gets it whole), and MSG is not read as markup."""
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]{ERROR_PREFIX}[/] {escape(' '.join(str(msg).split()))}", highlight=False,
+                      soft_wrap=True)
+
+
 def _fail(msg: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    error_line(msg)
     raise typer.Exit(code)
 
 
