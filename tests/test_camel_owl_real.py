@@ -50,9 +50,8 @@ def _import_owl(root: Path, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType
 
 
 def _society(owl: types.ModuleType) -> tuple[Any, Any, Any]:
-    from camel.toolkits import FunctionTool
-
     from agentracer_camel.testing import ScriptedModel, multiply, owl_assistant_script, owl_user_script
+    from camel.toolkits import FunctionTool
 
     user_m = ScriptedModel(owl_user_script, name="owl-user-model")
     asst_m = ScriptedModel(owl_assistant_script, name="owl-assistant-model")
