@@ -119,8 +119,8 @@ def test_not_who_and_when_rows_are_refused(tmp_path: Path) -> None:
 
 
 def test_offline_says_the_manual_steps_in_one_line(tmp_path: Path) -> None:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
-           "COLUMNS": "300"}
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # stderr is a pipe: rich's width is 80
+    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
     p = subprocess.run([sys.executable, "-m", "agentracer.cli", "data", "who-and-when", "--out", str(tmp_path / "ww")],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1, p.stderr

@@ -19,6 +19,7 @@ from ..trace import AnnotatedTrace, TraceError
 from .common import (
     _OUTCOME_HELP,
     EXIT_SUCCESS_RUN,
+    ErrorStyleGroup,
     _fail,
     _pick,
     _print_attribution,
@@ -31,7 +32,8 @@ from .common import (
 )
 from .data import data_app
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="AgenTracer: who caused this multi-agent failure?")
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=ErrorStyleGroup,
+                  help="AgenTracer: who caused this multi-agent failure?")
 annotate_app = typer.Typer(no_args_is_help=True, help="Build training data: counterfactual replay and generators.")
 app.add_typer(annotate_app, name="annotate")
 app.add_typer(data_app, name="data")
@@ -413,8 +415,10 @@ def plugins() -> None:
     from ..hooks import list_plugins
 
     t = Table(title="agentracer plugins")
-    for col in ("plugin", "framework", "package", "version", "status", "to use it"):
-        t.add_column(col)
+    for col in ("plugin", "framework", "package", "version", "status"):
+        # names stay whole (folded only if nothing else fits); the status wraps
+        t.add_column(col, no_wrap=col != "status", overflow="fold")
+    hints = []
     for p in list_plugins():
         if p.get("by_shape"):
             package = "- (not a package)"
@@ -422,9 +426,12 @@ def plugins() -> None:
         else:
             package = str(p.get("distribution"))
             status = "installed" if p.get("installed") else "not installed"
-        t.add_row(p["name"], str(p.get("framework")), package, str(p.get("version") or "-"), status,
-                  escape(str(p.get("install") or "ready")))  # escape: [langgraph] is not rich markup
+        t.add_row(p["name"], str(p.get("framework")), package, str(p.get("version") or "-"), status)
+        if p.get("install"):
+            hints.append(f"to use {p['name']}: {escape(str(p['install']))}")  # escape: [langgraph] is not markup
     console.print(t)
+    for h in hints:
+        console.print(h, highlight=False)  # wrapped at words by the console, never cut
 
 
 @app.command()
