@@ -129,3 +129,8 @@ def test_offline_says_the_manual_steps_in_one_line(tmp_path: Path) -> None:
     assert lines[0].startswith("agentracer: error: could not fetch Kevin355/Who_and_When")
     assert "github.com/ag2ai/Agents_Failure_Attribution" in lines[0] and "--from" in lines[0]
     assert not (tmp_path / "ww" / "Algorithm-Generated").exists()
+
+
+def test_help_names_the_extra_verbatim() -> None:
+    r = CliRunner().invoke(app, ["data", "who-and-when", "--help"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "pip install 'agentracer[data]'" in r.output  # not eaten as rich markup

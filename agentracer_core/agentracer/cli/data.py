@@ -23,9 +23,9 @@ def who_and_when(
     ),
     revision: str | None = typer.Option(None, "--revision", help="A commit of the Hugging Face data set repository."),
 ) -> None:
-    """Fetch the Who&When benchmark (MIT License) from Hugging Face and write one JSON file per run.
+    r"""Fetch the Who&When benchmark (MIT License) from Hugging Face and write one JSON file per run.
 
-    Needs `pip install 'agentracer[data]'` and a network connection, or --from with files downloaded by hand.
+    Needs `pip install 'agentracer\[data]'` and a network connection, or --from with files downloaded by hand.
     """
     from ..data import SUBSETS, DataError, fetch_who_and_when
 
