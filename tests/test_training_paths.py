@@ -51,9 +51,8 @@ def test_shipped_recipe_by_name_resolves_from_the_current_directory(tmp_path: Pa
 def test_a_train_run_from_another_folder_writes_under_that_folder(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("trl")
-    from typer.testing import CliRunner
-
     from agentracer.cli import app
+    from typer.testing import CliRunner
 
     recipes = tmp_path / "recipes"
     recipes.mkdir()
