@@ -96,3 +96,10 @@ def test_help_and_bare_groups_are_not_errors(args: list[str]) -> None:
     r = CliRunner().invoke(app, args)
     assert "agentracer: error" not in r.output
     assert "Usage" in r.output
+
+
+@pytest.mark.parametrize("cmd", [["import"], ["export"], ["attribute"], ["eval"], ["inject"], ["annotate", "replay"]])
+def test_usage_lines_name_the_argument_SRC(cmd: list[str]) -> None:
+    r = CliRunner().invoke(app, [*cmd, "--help"], env={"COLUMNS": "200"})
+    usage = next(ln for ln in r.output.splitlines() if "Usage:" in ln)
+    assert "SRC" in usage and "{src}" not in usage  # Typer 0.29 writes a required argument as {SRC}

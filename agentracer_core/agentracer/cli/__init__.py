@@ -58,7 +58,7 @@ def _options(
 
 @app.command("import")
 def import_(
-    src: Path = typer.Argument(..., help="Who&When JSON, OTLP JSON or JSONL file, or a folder of them."),
+    src: Path = typer.Argument(..., metavar="SRC", help="Who&When JSON, OTLP JSON or JSONL file, or a folder of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Destination .jsonl file."),
     outcome: str | None = typer.Option(None, "--outcome", help=_OUTCOME_HELP),
     redact_pii: bool = typer.Option(False, "--redact-pii", help="Also mask e-mails, phone numbers, IBANs and card numbers."),
@@ -77,7 +77,7 @@ def import_(
 
 @app.command()
 def export(
-    src: Path = typer.Argument(..., help="A trace file (any supported format)."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A trace file (any supported format)."),
     out: Path = typer.Option(..., "--out", "-o", help="Destination file."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl | otlp | whowhen | json"),
     endpoint: str | None = typer.Option(
@@ -205,7 +205,7 @@ def show(
 
 @app.command()
 def attribute(
-    src: Path = typer.Argument(..., help="A failed trace (any supported format)."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A failed trace (any supported format)."),
     method: str = typer.Option("embedded", "--method", "-m", help="embedded | transformers:PATH | vllm:PATH | ..."),
     with_gt: bool = typer.Option(False, "--with-gt", help="Give the tracer the ground-truth answer (w/ G)."),
     verify: bool = typer.Option(False, "--verify", help="Confirm or refute the prediction by replay (runnable)."),
@@ -267,7 +267,7 @@ def attribute(
 @app.command("eval")
 def eval_(
     src: list[Path] = typer.Argument(
-        None, help="A folder or file of annotated traces (e.g. Who&When); with --leave-one-out, 2+ sources."
+        None, metavar="SRC", help="A folder or file of annotated traces (e.g. Who&When); with --leave-one-out, 2+ sources."
     ),
     method: str = typer.Option("embedded", "--method", "-m", help="The attribution method to score (see `attribute`)."),
     with_gt: bool = typer.Option(False, "--with-gt", help="w/ G: give the ground truth to the tracer."),
@@ -311,7 +311,7 @@ _FAULT_NAMES = ("wrong_return_value", "inverted_condition", "off_by_one", "wrong
 
 @app.command()
 def inject(
-    src: Path = typer.Argument(..., help="A successful trace (outcome success); others are refused."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A successful trace (outcome success); others are refused."),
     fault: str = typer.Option(..., "--fault", help="Fault type: " + ", ".join(_FAULT_NAMES) + "."),
     step: int = typer.Option(..., "--step", help="Step to corrupt."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the labelled sample here (JSONL)."),
@@ -325,7 +325,7 @@ def inject(
 
 @annotate_app.command("replay")
 def annotate_replay(
-    src: Path = typer.Argument(..., help="A failed trace recorded from a runnable system."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A failed trace recorded from a runnable system."),
     strategy: str = typer.Option("bisect", "--strategy", help="linear | bisect | prior"),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the labelled trace here (JSONL)."),
     method: str = typer.Option("embedded", "--method", "-m", help="The attributor whose ranking guides 'prior'."),
