@@ -96,7 +96,7 @@ def test_collector_down_is_one_line_nonzero_and_keeps_the_file(tmp_path) -> None
     r = CliRunner().invoke(app, ["export", str(FIXTURE), "-o", str(out), "-f", "otlp", "--endpoint", url, "--attribute"])
     assert r.exit_code == 1
     assert r.exception is None or isinstance(r.exception, SystemExit)  # no traceback
-    err = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+    err = [ln for ln in r.output.splitlines() if ln.startswith("agentracer: error:")]
     assert len(err) == 1 and url in err[0] and "make phoenix" in err[0]
     assert "Traceback" not in r.output
     assert read(out)[0].steps  # the file is written and readable

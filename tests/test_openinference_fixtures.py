@@ -1,5 +1,5 @@
 """Real-instrumentor fixtures (tests/data/openinference, recorded by its record.py with the real
-openinference-instrumentation-langchain / -autogen-agentchat on fake LLMs) import as their hand-written
+openinference-instrumentation-langchain / -autogen-agentchat / -openai on fake LLMs) import as their hand-written
 truth files say: one trace per run, agents, step order, contents, LLM and tool calls, final answer."""
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ def _truth(name: str) -> dict:
     return json.loads((DATA / f"{name}.truth.json").read_text())
 
 
-def test_there_are_six_fixtures() -> None:
-    assert NAMES == ["ag_magentic_one", "ag_round_robin", "ag_selector", "lg_plan_solve_verify", "lg_react", "lg_supervisor"]
+def test_there_are_seven_fixtures() -> None:
+    assert NAMES == ["ag_magentic_one", "ag_round_robin", "ag_selector", "lg_plan_solve_verify", "lg_react", "lg_supervisor",
+                     "oai_custom_agents"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -46,6 +47,21 @@ def test_import_matches_truth(name: str) -> None:
         assert g[3].startswith(w[3]) if w[4:] == ["prefix"] else g[3] == w[3]
     m = truth["mistake"]
     assert tr.steps[m["step"]].agent == m["agent"] and tr.steps[m["step"]].parent is None
+
+
+def test_openai_client_calls_keep_model_usage_messages_and_tool_args() -> None:
+    """The custom loop over the OpenAI client: LLM spans of openinference-instrumentation-openai under the
+    user's own AGENT spans (decorator and context-manager styles, agent.name set by hand on one)."""
+    (tr,) = read(DATA / "oai_custom_agents.json")
+    llm = [s for s in tr.steps if s.kind == "llm_call"]
+    assert [s.metadata["model"] for s in llm] == ["gpt-4o-mini"] * 4
+    assert all(s.usage == {"input_tokens": 20, "output_tokens": 8} for s in llm)
+    assert llm[0].metadata["messages"][0] == {"role": "system", "content": "You plan the work."}
+    assert [m["role"] for m in llm[2].metadata["messages"]][-1] == "tool"  # the second call sees the tool result
+    (tool,) = [s for s in tr.steps if s.kind == "tool_call"]
+    assert tool.tool_args == {"city": "Lyon"} and tool.tool_result == 222 and tool.parent == 2
+    assert tr.metadata["final_message"].endswith("Final answer: 2325")
+    assert "sk-fixture" not in (DATA / "oai_custom_agents.json").read_text()  # the instrumentor keeps no API key
 
 
 def test_supervisor_workers_carry_their_answer_not_the_handoff() -> None:

@@ -12,14 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..errors import CommandError
 from ..trace import AnnotatedTrace, Trace, TraceError
 
 __all__ = ["generate_cli", "inject_cli", "replay_cli"]
 
 
 def _fail(console: Console, msg: str, code: int = 2) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {msg}", highlight=False)
-    raise typer.Exit(code)
+    raise CommandError(msg, code)  # agentracer.cli prints it as `agentracer: error: ...`
 
 
 def _progress(console: Console) -> Progress:
@@ -104,7 +104,8 @@ def replay_cli(src: Path, *, strategy: str, out: Path | None, console: Console, 
         attributor = get_attributor(method)
     table = Table(title=f"counterfactual replay ({strategy})")
     for col in ("run", "steps", "status", "agent", "step", "replays", "budget", "live calls before fork"):
-        table.add_column(col)
+        named = col in ("run", "agent")  # names stay whole (folded only if nothing else fits); the rest wraps
+        table.add_column(col, no_wrap=named, overflow="fold")
     labelled: list[AnnotatedTrace] = []
     with _progress(console) as prog:
         task = prog.add_task("replaying", total=len(traces), info="")

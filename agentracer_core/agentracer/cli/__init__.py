@@ -1,5 +1,5 @@
 """The ``agentracer`` command: import, export, show, attribute, eval, annotate, inject, train, report, refine,
-plugins, demo.
+plugins, demo, data.
 
 Every verb is a thin shell over the library; heavy modules are imported only when their verb runs.
 Errors in input files print one line (file, field, step) and exit with status 2.
@@ -19,6 +19,7 @@ from ..trace import AnnotatedTrace, TraceError
 from .common import (
     _OUTCOME_HELP,
     EXIT_SUCCESS_RUN,
+    ErrorStyleGroup,
     _fail,
     _pick,
     _print_attribution,
@@ -29,10 +30,13 @@ from .common import (
     console,
     err_console,
 )
+from .data import data_app
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="AgenTracer: who caused this multi-agent failure?")
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=ErrorStyleGroup,
+                  help="AgenTracer: who caused this multi-agent failure?")
 annotate_app = typer.Typer(no_args_is_help=True, help="Build training data: counterfactual replay and generators.")
 app.add_typer(annotate_app, name="annotate")
+app.add_typer(data_app, name="data")
 
 
 def _print_version(value: bool) -> None:
@@ -54,7 +58,7 @@ def _options(
 
 @app.command("import")
 def import_(
-    src: Path = typer.Argument(..., help="Who&When JSON, OTLP JSON or JSONL file, or a folder of them."),
+    src: Path = typer.Argument(..., metavar="SRC", help="Who&When JSON, OTLP JSON or JSONL file, or a folder of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Destination .jsonl file."),
     outcome: str | None = typer.Option(None, "--outcome", help=_OUTCOME_HELP),
     redact_pii: bool = typer.Option(False, "--redact-pii", help="Also mask e-mails, phone numbers, IBANs and card numbers."),
@@ -73,7 +77,7 @@ def import_(
 
 @app.command()
 def export(
-    src: Path = typer.Argument(..., help="A trace file (any supported format)."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A trace file (any supported format)."),
     out: Path = typer.Option(..., "--out", "-o", help="Destination file."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl | otlp | whowhen | json"),
     endpoint: str | None = typer.Option(
@@ -201,7 +205,7 @@ def show(
 
 @app.command()
 def attribute(
-    src: Path = typer.Argument(..., help="A failed trace (any supported format)."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A failed trace (any supported format)."),
     method: str = typer.Option("embedded", "--method", "-m", help="embedded | transformers:PATH | vllm:PATH | ..."),
     with_gt: bool = typer.Option(False, "--with-gt", help="Give the tracer the ground-truth answer (w/ G)."),
     verify: bool = typer.Option(False, "--verify", help="Confirm or refute the prediction by replay (runnable)."),
@@ -263,7 +267,7 @@ def attribute(
 @app.command("eval")
 def eval_(
     src: list[Path] = typer.Argument(
-        None, help="A folder or file of annotated traces (e.g. Who&When); with --leave-one-out, 2+ sources."
+        None, metavar="SRC", help="A folder or file of annotated traces (e.g. Who&When); with --leave-one-out, 2+ sources."
     ),
     method: str = typer.Option("embedded", "--method", "-m", help="The attribution method to score (see `attribute`)."),
     with_gt: bool = typer.Option(False, "--with-gt", help="w/ G: give the ground truth to the tracer."),
@@ -307,7 +311,7 @@ _FAULT_NAMES = ("wrong_return_value", "inverted_condition", "off_by_one", "wrong
 
 @app.command()
 def inject(
-    src: Path = typer.Argument(..., help="A successful trace (outcome success); others are refused."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A successful trace (outcome success); others are refused."),
     fault: str = typer.Option(..., "--fault", help="Fault type: " + ", ".join(_FAULT_NAMES) + "."),
     step: int = typer.Option(..., "--step", help="Step to corrupt."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the labelled sample here (JSONL)."),
@@ -321,7 +325,7 @@ def inject(
 
 @annotate_app.command("replay")
 def annotate_replay(
-    src: Path = typer.Argument(..., help="A failed trace recorded from a runnable system."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A failed trace recorded from a runnable system."),
     strategy: str = typer.Option("bisect", "--strategy", help="linear | bisect | prior"),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the labelled trace here (JSONL)."),
     method: str = typer.Option("embedded", "--method", "-m", help="The attributor whose ranking guides 'prior'."),
@@ -413,8 +417,10 @@ def plugins() -> None:
     from ..hooks import list_plugins
 
     t = Table(title="agentracer plugins")
-    for col in ("plugin", "framework", "package", "version", "status", "to use it"):
-        t.add_column(col)
+    for col in ("plugin", "framework", "package", "version", "status"):
+        # names stay whole (folded only if nothing else fits); the status wraps
+        t.add_column(col, no_wrap=col != "status", overflow="fold")
+    hints = []
     for p in list_plugins():
         if p.get("by_shape"):
             package = "- (not a package)"
@@ -422,9 +428,12 @@ def plugins() -> None:
         else:
             package = str(p.get("distribution"))
             status = "installed" if p.get("installed") else "not installed"
-        t.add_row(p["name"], str(p.get("framework")), package, str(p.get("version") or "-"), status,
-                  escape(str(p.get("install") or "ready")))  # escape: [langgraph] is not rich markup
+        t.add_row(p["name"], str(p.get("framework")), package, str(p.get("version") or "-"), status)
+        if p.get("install"):
+            hints.append(f"to use {p['name']}: {escape(str(p['install']))}")  # escape: [langgraph] is not markup
     console.print(t)
+    for h in hints:
+        console.print(h, highlight=False)  # wrapped at words by the console, never cut
 
 
 @app.command()

@@ -1,23 +1,77 @@
-"""What the ``agentracer`` commands share: the consoles, one-line errors, reading trace files, paging, and
-printing an attribution."""
+"""What the ``agentracer`` commands share: the consoles, one-line errors (and the command group that turns
+every error into one), reading trace files, paging, and printing an attribution."""
 
 from __future__ import annotations
 
+import errno
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
+from ..errors import CommandError
 from ..trace import AnnotatedTrace, Trace, TraceError
 
 console = Console()
 err_console = Console(stderr=True)
 
 
+ERROR_PREFIX = "agentracer: error:"
+
+
+def error_line(msg: str) -> None:
+    """Print ``agentracer: error: MSG`` on stderr: the one error style of every command. One logical line
+    (soft-wrapped, so a terminal folds it and a pipe or log gets it whole), and MSG is not read as markup."""
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]{ERROR_PREFIX}[/] {escape(' '.join(str(msg).split()))}", highlight=False,
+                      soft_wrap=True)
+
+
 def _fail(msg: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    error_line(msg)
     raise typer.Exit(code)
+
+
+class ErrorStyleGroup(TyperGroup):
+    """The ``agentracer`` command group: every error of every command ends as one ``agentracer: error:``
+    line and an exit status. Usage errors (missing option, bad value; status 2) say which ``--help`` to
+    read; a :class:`~agentracer.errors.CommandError` from a command's body keeps its own status; a file that
+    cannot be read or written (``OSError``) gives status 1 instead of a traceback."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        code: Any = 0
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except CommandError as e:
+            error_line(str(e))
+            code = e.code
+        except typer.TyperException as e:  # click's ClickException / UsageError (vendored by Typer)
+            if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click prints it
+                e.show()  # type: ignore[attr-defined]
+                code = e.exit_code
+            else:
+                ctx = getattr(e, "ctx", None)
+                hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+                error_line(e.format_message().rstrip() + hint)
+                code = e.exit_code
+        except typer.Abort:
+            error_line("aborted")
+            code = 1
+        except OSError as e:
+            if e.errno == errno.EPIPE:  # the reader of a pipe went away (| head): quiet, as click does
+                code = 1
+            else:
+                error_line(f"{e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}")
+                code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _read(path: Path) -> list[Trace | AnnotatedTrace]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..attribution.base import get_attributor
+from ..errors import CommandError
 from ..recording.redact import redacts
 from ..trace import TraceError
 from .items import EvalItem, load_items
@@ -28,7 +29,6 @@ def run_eval_cli(
     console: Any = None,
 ) -> dict[str, Any]:
     """The ``agentracer eval`` verb: load, evaluate, print the table with floors, write ``--json``."""
-    import typer
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -76,8 +76,7 @@ def run_eval_cli(
                 progress=lambda k: prog.advance(task, k),
             )
     except (TraceError, ValueError, ImportError, RuntimeError) as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise CommandError(str(e)) from None
     rep["src"] = str(src)
     rep["train"] = [str(p) for p in train or []]
     print_report(rep, console)
@@ -103,7 +102,6 @@ def run_loo_cli(
     console: Any = None,
 ) -> dict[str, Any]:
     """``agentracer eval --leave-one-out SRC...``: the cross-system matrix with floors (see :mod:`.crosssys`)."""
-    import typer
     from rich.console import Console
 
     from .crosssys import leave_one_out, print_matrix, source_name, write_calibration
@@ -129,8 +127,7 @@ def run_loo_cli(
             raise ValueError(f"method {method!r} does not learn (no fit()); --leave-one-out needs a trainable method")
         rep = leave_one_out(sources, method, with_gt=with_gt, factory=lambda: att)
     except (TraceError, ValueError, ImportError, RuntimeError) as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise CommandError(str(e)) from None
     rep["sources"] = [str(p) for p in srcs]
     print_matrix(rep, console)
     if calibrate_out is not None:

@@ -141,7 +141,8 @@ def print_matrix(rep: dict[str, Any], console: Any) -> None:
     cols = ("scored source", "n", "train n", "agent", "step", "rand a/s", "1st spk a/s", "step1 a/s",
             "best floor a/s", "top-3", "ECE raw", "ECE cal")
     for c in cols:
-        t.add_column(c, justify="left" if c == "scored source" else "right")
+        t.add_column(c, justify="left" if c == "scored source" else "right", no_wrap=c == "scored source",
+                     overflow="fold")
     for c in rep["cells"]:
         f = c["floors"]
         t.add_row(c["source"], str(c["n"]), str(c["train_n"]), _pct(c["agent"]), _pct(c["step"]),
@@ -166,7 +167,8 @@ def print_matrix(rep: dict[str, Any], console: Any) -> None:
                      f"one step, far from the training traces, or a runner-up >= {CLOSE_CALL} as likely)")
     for c in ("scored source", "n", "far", "flagged", "step acc. unflagged", "step acc. all", "confident & wrong",
               "flagged / conf. & wrong w/o close-call rule"):
-        ft.add_column(c, justify="left" if c == "scored source" else "right")
+        ft.add_column(c, justify="left" if c == "scored source" else "right", no_wrap=c == "scored source",
+                      overflow="fold")
     for c in rep["cells"]:
         if "flagged" in c:
             ft.add_row(c["source"], str(c["n"]), _pct(c["far_share"]), _pct(c["flagged"]), _pct(c["confident_step_accuracy"]),

@@ -21,7 +21,8 @@ def print_report(rep: dict[str, Any], console: Any) -> None:
     gt = "w/ G" if rep["with_gt"] else "w/o G"
     t = Table(title=f"{rep['method']} · {gt} · {rep['n']} traces")
     for col in ("method", "agent", "step", "step (lenient*)"):
-        t.add_column(col, justify="left" if col == "method" else "right")
+        # nothing is cut: cells stay on one line while they fit, and fold (never "…") when nothing else does
+        t.add_column(col, justify="left" if col == "method" else "right", no_wrap=True, overflow="fold")
     t.add_row(
         f"[bold]{rep['method']}[/]",
         f"[bold]{_pct(rep['agent_accuracy'])}[/]",
@@ -56,9 +57,9 @@ def print_report(rep: dict[str, Any], console: Any) -> None:
     for dim, groups in rep["per_subset"].items():
         if len(groups) < 2:
             continue
-        st = Table(title=f"per {dim}")
-        for col in ("subset", "n", "agent", "step", "floor agent (first speaker)", "floor step (step 1)"):
-            st.add_column(col, justify="left" if col == "subset" else "right")
+        st = Table(title=f"per {dim}", caption="floor agent: first speaker; floor step: always step 1")
+        for col in ("subset", "n", "agent", "step", "floor agent", "floor step"):
+            st.add_column(col, justify="left" if col == "subset" else "right", no_wrap=True, overflow="fold")
         for v, g in groups.items():
             st.add_row(
                 v,

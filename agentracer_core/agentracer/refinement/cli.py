@@ -36,13 +36,11 @@ def refine_cli(
 ) -> dict[str, list[RefineResult]]:
     """``agentracer refine``: the demo (``demo=True``, simulated agents, offline) or a real run
     (``base_url`` + ``model``); writes JSON per round and method, a summary and a PNG, prints a table."""
-    import typer
-
+    from ..errors import CommandError
     from ..samples import simulated as sim
 
     if not demo and not (base_url and model):
-        console.print("[bold red]error:[/] pass --demo, or --base-url URL --model M for real LLM agents")
-        raise typer.Exit(2)
+        raise CommandError("pass --demo, or --base-url URL --model M for real LLM agents")
     fw = (framework or "auto").lower()
     known = {"maas", "langgraph"}
     if fw in ("auto", "all"):
@@ -51,8 +49,7 @@ def refine_cli(
         frameworks = [f.strip() for f in fw.split(",") if f.strip()]
     bad = [f for f in frameworks if f not in known]
     if bad:
-        console.print(f"[bold red]error:[/] --framework {', '.join(bad)}: refine runs on {', '.join(sorted(known))} (or auto)")
-        raise typer.Exit(2)
+        raise CommandError(f"--framework {', '.join(bad)}: refine runs on {', '.join(sorted(known))} (or auto)")
     if "langgraph" in frameworks and get_sample("langgraph", "simulated") is None:
         console.print("[yellow]LangGraph or its agentracer plugin is not available; skipping the LangGraph system[/]")
         frameworks = [f for f in frameworks if f != "langgraph"]
@@ -63,8 +60,7 @@ def refine_cli(
         try:
             train = load_tasks(tasks)
         except (OSError, TraceError) as e:
-            console.print(f"[bold red]error:[/] {e}")
-            raise typer.Exit(2) from None
+            raise CommandError(str(e)) from None
         held: list[Any] = []
         oracle_ok = False
     else:

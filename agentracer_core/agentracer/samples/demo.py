@@ -123,7 +123,7 @@ def run_demo(out: Path, console: Any = None) -> dict[str, Any]:
 
     t = Table(title=f"{trace.framework} run {trace.run_id} · {len(trace.steps)} steps · outcome {trace.outcome}")
     for col in ("step", "agent", "kind", "content"):
-        t.add_column(col, overflow="fold" if col == "content" else "ellipsis")
+        t.add_column(col, overflow="fold", no_wrap=col == "agent")  # names whole; content wraps
     for s in trace.steps:
         text = s.content if s.kind != "tool_call" else f"{s.tool_name}({s.tool_args}) -> {s.content}"
         t.add_row(str(s.index), ("  " if s.parent is not None else "") + s.agent, s.kind, text.replace("\n", " ")[:140])

@@ -48,20 +48,17 @@ def _progress_callback(console: Any) -> Any:
 
 def train_cli(config: Path, console: Any) -> None:
     """Load the recipe at ``config``, train, save ``OUTPUT_DIR/final`` and print a summary."""
-    import typer
-    from rich.console import Console
     from rich.table import Table
 
+    from ..errors import CommandError
     from ..trace import TraceError
     from .config import ConfigError, load_config
     from .grpo import train
 
-    err = Console(stderr=True)
     try:
         cfg = load_config(config)
     except ConfigError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
-        raise typer.Exit(2) from None
+        raise CommandError(str(e)) from None
     console.print(f"[bold]recipe[/] {config}  {cfg.description}", highlight=False)
     console.print(
         f"model {cfg.model}  dataset {', '.join(cfg.dataset)}  -> {cfg.output_dir}\n"
@@ -73,11 +70,10 @@ def train_cli(config: Path, console: Any) -> None:
     try:
         result = train(cfg, callbacks=[_progress_callback(console)], quiet=True)
     except (ConfigError, TraceError) as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
-        raise typer.Exit(2) from None
+        raise CommandError(str(e)) from None
 
     table = Table(title="GRPO rewards (mean over the batch)")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True, overflow="fold")
     table.add_column("first step", justify="right")
     table.add_column("last step", justify="right")
     logged = [r for r in result.log_history if any(k.startswith("rewards/") for k in r)]

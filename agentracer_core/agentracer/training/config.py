@@ -178,8 +178,10 @@ def config_from_dict(d: Any, *, base_dir: Path | None = None, source: str | None
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read a recipe YAML (a path, or the name of a shipped recipe such as ``cpu-smoke``).
 
-    Relative paths in it are resolved from the repository root holding the file, or from the current
-    directory for a shipped recipe named by name.
+    Relative paths in it (``output_dir``, dataset files, a local ``model``) are resolved from the current
+    directory, wherever the recipe file lives and whether it is named by path or by name: the same place
+    every other command's relative paths start from. A recipe shipped in site-packages could not hold its
+    own outputs, and "the recipe's folder" would differ between a recipe named by name and one by path.
 
     ``overrides`` replace top-level keys (e.g. ``{"output_dir": "/tmp/x"}``) before checking.
     """
@@ -187,7 +189,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
 
     from .shipped import find_recipe
 
-    path, shipped = find_recipe(path)
+    path, _shipped = find_recipe(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -201,5 +203,4 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     if not isinstance(d, dict):
         raise ConfigError(f"a recipe must be a mapping, got {type(d).__name__}", file=str(path))
     d.update(overrides or {})
-    base = Path.cwd() if shipped else (find_repo_root(path.parent) or path.parent.resolve())
-    return config_from_dict(d, base_dir=base, source=str(path))
+    return config_from_dict(d, base_dir=Path.cwd(), source=str(path))

@@ -4,7 +4,7 @@ A recipe is a YAML file (see the shipped ``agentracer/training/recipes/``)::
 
     model: tiny                      # a local path, a hub id, ``tiny`` (built here), or random:qwen3-0.6b|qwen3-8b
     dataset: synthetic:32            # or whowhen:DIR, a trace file/folder, a saved annotation dataset; or a list
-    output_dir: runs/cpu-smoke       # relative paths are resolved from the repository root
+    output_dir: runs/cpu-smoke       # relative paths are resolved from the current directory
     prompt: {max_prompt_tokens: 1024, enable_thinking: false, with_ground_truth: false}
     reward: {agent_weight: 1.0, step_weight: 1.0, format_weight: 0.2, sigma: 1.0, mode: components}
     sft: {max_steps: 10, learning_rate: 1.0e-3}       # optional SFT warm-up (SFTConfig fields)

@@ -2,9 +2,10 @@
 
 Run from the repository root (offline; needs the ``openinference`` extra and ``langgraph-supervisor``)::
 
-    python tests/data/openinference/record.py
+    python tests/data/openinference/record.py            # all of them
+    python tests/data/openinference/record.py openai     # one group: langgraph | autogen | openai
 
-Each run is traced by ``openinference-instrumentation-langchain`` or ``-autogen-agentchat`` through a global
+Each run is traced by ``openinference-instrumentation-langchain``, ``-autogen-agentchat`` or ``-openai`` through a global
 TracerProvider (as a user's app would set it up, so AutoGen's own runtime spans are exported too) and written
 as OTLP/JSON ``<name>.json``. The ``<name>.truth.json`` files beside them were written by hand from what each
 run did (the scripts below); they are not generated.
@@ -131,6 +132,90 @@ def autogen_runs() -> None:
     inst.uninstrument()
 
 
+# ---------------------------------------------------------------------------------------------- OpenAI
+def openai_runs() -> None:
+    """A hand-written multi-agent loop over the OpenAI client, as users write it with OpenInference's own
+    tracer: a CHAIN span for the run, one AGENT span per agent turn (decorator and context-manager styles),
+    a TOOL span for the tool the loop runs, and the LLM spans of ``openinference-instrumentation-openai``.
+    The client talks to an in-process httpx.MockTransport that plays the model (no network)."""
+    import httpx
+    import openai
+    from openinference.instrumentation import OITracer, TraceConfig
+    from openinference.instrumentation.openai import OpenAIInstrumentor
+    from openinference.semconv.trace import SpanAttributes
+
+    def reply(content: str | None = None, call: tuple[str, dict] | None = None) -> dict:
+        msg: dict = {"role": "assistant", "content": content}
+        if call:
+            msg["tool_calls"] = [{"id": "call_1", "type": "function",
+                                  "function": {"name": call[0], "arguments": json.dumps(call[1])}}]
+        return {"id": "chatcmpl-fixture", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if call else "stop"}],
+                "usage": {"prompt_tokens": 20, "completion_tokens": 8, "total_tokens": 28}}
+
+    def model(request: httpx.Request) -> httpx.Response:  # answers by the agent's system prompt
+        body = json.loads(request.content)
+        system, last = body["messages"][0]["content"], body["messages"][-1]
+        if system.startswith("You plan"):
+            out = reply("Plan: researcher looks up Lyon's population; writer adds it to Paris's 2103 thousand.")
+        elif system.startswith("You look up"):
+            out = (reply("Lyon has 222 thousand inhabitants.") if last["role"] == "tool"
+                   else reply(None, ("population", {"city": "Lyon"})))
+        else:
+            out = reply("Paris (2103) and Lyon (222) together have 2325 thousand inhabitants. Final answer: 2325")
+        return httpx.Response(200, json=out)
+
+    inst = OpenAIInstrumentor()
+    inst.instrument(tracer_provider=PROVIDER)
+    tracer = OITracer(PROVIDER.get_tracer("multi_agent_app"), config=TraceConfig())
+    client = openai.OpenAI(api_key="sk-fixture", base_url="http://model.invalid/v1",
+                           http_client=httpx.Client(transport=httpx.MockTransport(model)))
+    tools = [{"type": "function", "function": {"name": "population", "description": "Population in thousands.",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+
+    def chat(system: str, messages: list[dict], **kw) -> object:
+        return client.chat.completions.create(model="gpt-4o-mini",
+                                              messages=[{"role": "system", "content": system}, *messages], **kw)
+
+    @tracer.tool(name="population")
+    def population(city: str) -> int:
+        return {"Paris": 2103, "Lyon": 222}.get(city, 0)  # Lyon is really 522: the fault
+
+    @tracer.agent(name="planner")
+    def planner(task: str) -> str:
+        return chat("You plan the work.", [{"role": "user", "content": task}]).choices[0].message.content
+
+    def researcher(plan: str) -> str:  # the context-manager style, with agent.name set by hand
+        with tracer.start_as_current_span("research step", openinference_span_kind="agent") as span:
+            span.set_attribute(SpanAttributes.AGENT_NAME, "researcher")
+            span.set_input(plan)
+            msgs = [{"role": "user", "content": plan}]
+            first = chat("You look up facts with tools.", msgs, tools=tools).choices[0].message
+            call = first.tool_calls[0]
+            result = population(**json.loads(call.function.arguments))
+            msgs += [first.model_dump(exclude_none=True),
+                     {"role": "tool", "tool_call_id": call.id, "content": str(result)}]
+            answer = chat("You look up facts with tools.", msgs, tools=tools).choices[0].message.content
+            span.set_output(answer)
+            return answer
+
+    @tracer.agent(name="writer")
+    def writer(task: str, facts: str) -> str:
+        return chat("You write the final answer.", [{"role": "user", "content": f"{task}\n{facts}"}]).choices[0].message.content
+
+    @tracer.chain(name="paris_lyon_pipeline")
+    def run(task: str) -> str:
+        plan = planner(task)
+        facts = researcher(plan)
+        return writer(task, facts)
+
+    run("Paris has 2103 thousand inhabitants. How many do Paris and Lyon have together?")
+    _save("oai_custom_agents")
+    inst.uninstrument()
+
+
+GROUPS = {"langgraph": langgraph_runs, "autogen": autogen_runs, "openai": openai_runs}
+
 if __name__ == "__main__":
-    langgraph_runs()
-    autogen_runs()
+    for group in sys.argv[1:] or list(GROUPS):
+        GROUPS[group]()
