@@ -1,9 +1,13 @@
 """Rebuilding the embedded attributor's shipped parameters (``embedded_params.json``).
 
-The default profile learns from Who&When Algorithm-Generated (under :func:`shared_data_dir`); the
-``framework`` profile from the same transcripts plus a set that the annotation pipeline generates and
-labels now (:data:`FRAMEWORK_SET`) and the labelled failures of the simulated refinement pipelines
-(:data:`SIMULATED_SET`). One command::
+Both profiles learn from the **union of sources**: Who&When Algorithm-Generated (under
+:func:`shared_data_dir`) plus the sets that the annotation pipeline generates and labels now
+(:data:`GENERATED_SETS`: the four frameworks' task runs, :data:`FRAMEWORK_SET`, and the orchestrator-led
+MagenticOne team runs, :data:`TEAM_SET`), each trace weighted by the size of its source
+(:func:`agentracer.attribution.listwise.source_weights`) so that no source dominates. The ``framework``
+profile adds the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`). With
+``--no-framework-profile`` nothing is generated and the default profile learns from ``--data`` only.
+One command::
 
     python -m agentracer.training.embedded_fit --rebuild [--data DIR ...] [--framework-data PATH ...] \\
         [--no-simulated] [--no-framework-profile] [--out PATH]
@@ -24,7 +28,7 @@ from ..attribution.embedded import DEFAULT_PARAMS
 from ..attribution.listwise import train_params
 from ..trace import AnnotatedTrace
 
-__all__ = ["FRAMEWORK_SET", "SIMULATED_SET", "main", "rebuild", "shared_data_dir", "simulated_set"]
+__all__ = ["FRAMEWORK_SET", "GENERATED_SETS", "SIMULATED_SET", "TEAM_SET", "main", "rebuild", "shared_data_dir", "simulated_set"]
 
 _DEFAULT_DATA = ("who_and_when/Algorithm-Generated",)
 # the generated set the framework profile learns from when no --framework-data is given
@@ -32,6 +36,9 @@ FRAMEWORK_SET: dict[str, Any] = {"framework": "all", "domain": "math,code,tools"
 # ... and the failures of the simulated refinement pipelines (agentracer.samples.simulated) of one seed (46 of its 80
 # runs fail): few enough that one simulator's three flaws do not outweigh the generated runs. The refinement
 # benchmark runs seeds 0-4 with task prefix "t" (none of its questions is among these)
+# the orchestrator-led team (AutoGen MagenticOneGroupChat, web / file / multi-hop tasks; about 2 in 3 runs labelled)
+TEAM_SET: dict[str, Any] = {"framework": "autogen", "domain": "web,files,multihop", "n": 20, "seed": 1}
+GENERATED_SETS: tuple[dict[str, Any], ...] = (FRAMEWORK_SET, TEAM_SET)
 SIMULATED_SET: dict[str, Any] = {"seeds": (100, 101), "n_tasks": 40, "prefix": "train"}
 
 
@@ -55,11 +62,11 @@ def rebuild(
     framework_profile: bool = True,
     simulated: bool = True,
 ) -> Path:
-    """Retrain and write the params: the default profile on ``data`` (default: Who&When Algorithm-Generated
-    in ``../shared/data``); the framework profile on ``data`` plus ``framework_data`` (default: a set
-    generated now with :data:`FRAMEWORK_SET`, which needs the framework extras) plus, if ``simulated``,
-    the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`), unless
-    ``framework_profile`` is false."""
+    """Retrain and write the params. Without ``framework_profile``: the default profile on ``data`` only
+    (default: Who&When Algorithm-Generated in ``../shared/data``). With it: the default profile on the union
+    of ``data`` and ``framework_data`` (default: the :data:`GENERATED_SETS` generated now, which needs the
+    framework extras), and the framework profile on the same plus, if ``simulated``, the labelled failures
+    of the simulated refinement pipelines (:data:`SIMULATED_SET`)."""
     from ..formats import load_annotated
 
     paths = [Path(p) for p in data] if data else [shared_data_dir() / d for d in _DEFAULT_DATA]
@@ -68,32 +75,34 @@ def rebuild(
         items.extend(load_annotated(p))
     if not items:
         raise ValueError(f"no annotated traces found in {', '.join(map(str, paths))}")
-    params = train_params(items, sources=[_display(p) for p in paths])
-    if framework_profile:
+    names = [_display(p) for p in paths]
+    if not framework_profile:
+        params = train_params(items, sources=names)
+    else:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="agentracer-gen-") as tmp:
             if framework_data:
                 gpaths, gnames = [Path(p) for p in framework_data], [_display(Path(p)) for p in framework_data]
             else:
-                gpaths, gnames = [_generate_framework_set(Path(tmp))], [_generated_name()]
+                gpaths = [_generate_set(Path(tmp) / f"set{k}", spec) for k, spec in enumerate(GENERATED_SETS)]
+                gnames = [_generated_name(spec) for spec in GENERATED_SETS]
             gen: list[AnnotatedTrace] = []
             for p in gpaths:
                 gen.extend(load_annotated(p))
             if not gen:
                 raise ValueError(f"no annotated traces found in {', '.join(map(str, gpaths))}")
-            if simulated:
-                gen.extend(_simulated_set())
-                gnames.append(_simulated_name())
-            prof = train_params(items + gen, sources=params["trained_on"] + gnames)
+            sim = _simulated_set() if simulated else []
+        params = train_params(items + gen, sources=names + gnames)
+        prof = train_params(items + gen + sim, sources=names + gnames + ([_simulated_name()] if sim else []))
         params["profiles"] = {"framework": {k: prof[k] for k in ("modes", "trained_on", "n_traces")}}
     out = Path(out) if out else DEFAULT_PARAMS
     out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     return out
 
 
-def _generated_name() -> str:
-    return "generated: agentracer annotate generate " + " ".join(f"--{k} {v}" for k, v in FRAMEWORK_SET.items())
+def _generated_name(spec: dict[str, Any]) -> str:
+    return "generated: agentracer annotate generate " + " ".join(f"--{k} {v}" for k, v in spec.items())
 
 
 def _simulated_name() -> str:
@@ -120,8 +129,8 @@ def _simulated_set() -> list[AnnotatedTrace]:
     return runs
 
 
-def _generate_framework_set(tmp: Path) -> Path:
-    """Generate and label :data:`FRAMEWORK_SET` in ``tmp``; the path of its annotations."""
+def _generate_set(tmp: Path, spec: dict[str, Any]) -> Path:
+    """Generate and label one of :data:`GENERATED_SETS` in ``tmp``; the path of its annotations."""
     import io
 
     from rich.console import Console
@@ -133,7 +142,7 @@ def _generate_framework_set(tmp: Path) -> Path:
     try:
         generate_cli(
             out=out, base_url=None, model=None, ray=False, ray_address=None, build=False,
-            console=Console(file=io.StringIO()), **FRAMEWORK_SET,
+            console=Console(file=io.StringIO()), **spec,
         )
     except Exception as e:  # typer.Exit after a printed error (a framework extra missing), or a crash
         raise ValueError(f"generating the framework set failed ({type(e).__name__}: {e}); {hint}") from e
