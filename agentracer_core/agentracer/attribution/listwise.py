@@ -254,8 +254,9 @@ def train_params(
     sources: list[str] | None = None,
     features: list[str] | None = None,
     alpha: float = SOURCE_WEIGHTING,
+    modes: tuple[str, ...] = ("wo_g", "w_g"),
 ) -> dict[str, Any]:
-    """Learn the embedded attributor's parameters (both w/o G and w/ G) from annotated traces.
+    """Learn the embedded attributor's parameters (``modes``: w/o G and w/ G) from annotated traces.
 
     ``sources`` names what was learnt from (for the record); each trace is weighted by the size of its
     source (:func:`source_of`, :func:`source_weights`, exponent ``alpha``; 0 = every trace counts the same).
@@ -267,12 +268,11 @@ def train_params(
     except ImportError:
         raise ImportError("training the embedded attributor needs numpy: pip install 'agentracer[embedded]'") from None
     with _single_thread_blas():
-        modes = {"wo_g": _train_mode(items, False, features, alpha=alpha),
-                 "w_g": _train_mode(items, True, features, alpha=alpha)}
+        learnt = {m: _train_mode(items, m == "w_g", features, alpha=alpha) for m in modes}
     return {
         "format": "agentracer-embedded/2",
         "model": "listwise-linear step ranker + agent ranker on cross-fitted step mass",
-        "modes": modes,
+        "modes": learnt,
         "trained_on": sources or [],
         "n_traces": len(items),
     }
