@@ -1,12 +1,13 @@
 """Rebuilding the embedded attributor's shipped parameters (``embedded_params.json``).
 
-Both profiles learn from the **union of sources**: Who&When Algorithm-Generated (under
-:func:`shared_data_dir`) plus the sets that the annotation pipeline generates and labels now
-(:data:`GENERATED_SETS`: the four frameworks' task runs, :data:`FRAMEWORK_SET`, and the orchestrator-led
-MagenticOne team runs, :data:`TEAM_SET`), each trace weighted by the size of its source
-(:func:`agentracer.attribution.listwise.source_weights`) so that no source dominates. The ``framework``
-profile adds the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`). With
-``--no-framework-profile`` nothing is generated and the default profile learns from ``--data`` only.
+The default profile learns from Who&When Algorithm-Generated (under :func:`shared_data_dir`); the
+``framework`` profile from the union of those transcripts and the sets that the annotation pipeline
+generates and labels now (:data:`GENERATED_SETS`: the four frameworks' task runs, :data:`FRAMEWORK_SET`, and
+the orchestrator-led MagenticOne team runs, :data:`TEAM_SET`) plus the labelled failures of the simulated
+refinement pipelines (:data:`SIMULATED_SET`), each trace weighted by the size of its source
+(:func:`agentracer.attribution.listwise.source_weights`) so that no source dominates. ``--union`` trains the
+default profile on the union too (tried in issue 14 and not shipped: see BENCHMARKS.md). With
+``--no-framework-profile`` nothing is generated.
 One command::
 
     python -m agentracer.training.embedded_fit --rebuild [--data DIR ...] [--framework-data PATH ...] \\
@@ -61,12 +62,13 @@ def rebuild(
     framework_data: list[str | Path] | None = None,
     framework_profile: bool = True,
     simulated: bool = True,
+    union: bool = False,
 ) -> Path:
-    """Retrain and write the params. Without ``framework_profile``: the default profile on ``data`` only
-    (default: Who&When Algorithm-Generated in ``../shared/data``). With it: the default profile on the union
-    of ``data`` and ``framework_data`` (default: the :data:`GENERATED_SETS` generated now, which needs the
-    framework extras), and the framework profile on the same plus, if ``simulated``, the labelled failures
-    of the simulated refinement pipelines (:data:`SIMULATED_SET`)."""
+    """Retrain and write the params: the default profile on ``data`` (default: Who&When Algorithm-Generated in
+    ``../shared/data``), or with ``union`` on ``data`` plus the generated sets; the framework profile (unless
+    ``framework_profile`` is false) on ``data`` plus ``framework_data`` (default: the :data:`GENERATED_SETS`
+    generated now, which needs the framework extras; ``PATH::NAME`` names a set in ``trained_on``) plus, if
+    ``simulated``, the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`)."""
     from ..formats import load_annotated
 
     paths = [Path(p) for p in data] if data else [shared_data_dir() / d for d in _DEFAULT_DATA]
@@ -77,13 +79,15 @@ def rebuild(
         raise ValueError(f"no annotated traces found in {', '.join(map(str, paths))}")
     names = [_display(p) for p in paths]
     if not framework_profile:
+        if union:
+            raise ValueError("--union needs the generated sets: leave out --no-framework-profile")
         params = train_params(items, sources=names)
     else:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="agentracer-gen-") as tmp:
             if framework_data:
-                gpaths, gnames = [Path(p) for p in framework_data], [_display(Path(p)) for p in framework_data]
+                gpaths, gnames = _labelled(framework_data)
             else:
                 gpaths = [_generate_set(Path(tmp) / f"set{k}", spec) for k, spec in enumerate(GENERATED_SETS)]
                 gnames = [_generated_name(spec) for spec in GENERATED_SETS]
@@ -93,12 +97,23 @@ def rebuild(
             if not gen:
                 raise ValueError(f"no annotated traces found in {', '.join(map(str, gpaths))}")
             sim = _simulated_set() if simulated else []
-        params = train_params(items + gen, sources=names + gnames)
+        params = train_params(items + gen, sources=names + gnames) if union else train_params(items, sources=names)
         prof = train_params(items + gen + sim, sources=names + gnames + ([_simulated_name()] if sim else []))
         params["profiles"] = {"framework": {k: prof[k] for k in ("modes", "trained_on", "n_traces")}}
     out = Path(out) if out else DEFAULT_PARAMS
     out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     return out
+
+
+def _labelled(framework_data: list[str | Path]) -> tuple[list[Path], list[str]]:
+    """Paths and the names recorded in ``trained_on``: ``PATH::NAME`` names a set (e.g. by the command that
+    generated it), a bare ``PATH`` is named by its path."""
+    paths, names = [], []
+    for entry in map(str, framework_data):
+        path, sep, name = entry.partition("::")
+        paths.append(Path(path))
+        names.append(name.strip() if sep and name.strip() else _display(Path(path)))
+    return paths, names
 
 
 def _generated_name(spec: dict[str, Any]) -> str:
@@ -168,9 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", action="append", help="annotated traces to learn from (repeatable)")
     ap.add_argument(
         "--framework-data", action="append",
-        help="generated framework traces for the framework profile (repeatable; default: generate them now)",
+        help="generated traces to learn from beside --data (repeatable; PATH or 'PATH::NAME', NAME recorded in "
+        "trained_on, e.g. the command that generated it; default: generate GENERATED_SETS now)",
     )
     ap.add_argument("--no-framework-profile", action="store_true", help="write the default profile only")
+    ap.add_argument("--union", action="store_true",
+                    help="train the default profile on the union of --data and the generated sets too")
     ap.add_argument(
         "--no-simulated", action="store_true",
         help="leave the simulated refinement pipelines' failures out of the framework profile",
@@ -181,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.print_help()
         return 0
     try:
-        path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile, not args.no_simulated)
+        path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile, not args.no_simulated,
+                       union=args.union)
     except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

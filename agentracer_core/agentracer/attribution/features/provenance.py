@@ -123,11 +123,10 @@ def ground_truth_columns(v: StepView, ground_truth: str | None) -> Columns:
 
 def new_facts(v: StepView) -> tuple[list[float], list[float]]:
     """Per step, log(1 + count) of the numbers and of the names that neither the task nor any earlier step
-    mentioned (unsupported facts; zero for tool steps). The team's own agent names are not facts: a plan that
-    introduces its team does not count them."""
+    mentioned (unsupported facts; zero for tool steps)."""
     n = v.n
     seen_nums = set(v.known)
-    seen_names = {m.lower() for m in _CAP.findall(v.task)} | {(a or "").lower() for a in v.agents}
+    seen_names = {m.lower() for m in _CAP.findall(v.task)}
     new_nums = [0.0] * n
     new_names = [0.0] * n
     for i in range(n):
