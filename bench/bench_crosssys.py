@@ -1,8 +1,11 @@
 """Benchmark: the cross-system matrix (leave one system out), the primary accuracy figure.
 
-Sources, each one system: Who&When Algorithm-Generated (``../shared/data``) and each framework's generated,
-labelled runs (``agentracer annotate generate --framework F --domain all --n N --seed S``, generated here
-into a temporary folder unless ``--sources`` names existing sets). Each source is scored by a model fitted
+Sources, each one system: Who&When Algorithm-Generated (``../shared/data``), each framework's generated,
+labelled task runs (``agentracer annotate generate --framework F --domain math,code,tools --n N --seed S``) and
+the orchestrator-led MagenticOne team (``--framework autogen --domain web,files,multihop --n N --seed S``),
+generated here into a temporary folder unless ``--sources`` names existing sets (e.g. also a LangGraph
+supervisor set, ``--framework langgraph --system supervisor --domain web,files,multihop``, where the
+generator has it). Each source is scored by a model fitted
 on all the others (``agentracer eval --leave-one-out``), beside its floors; then the top-3 rate, the
 calibration (reliability, ECE raw and with a Platt map fitted on the other sources' held-out predictions)
 and what a user is told (flagged low confidence, confident and wrong).
@@ -37,10 +40,10 @@ def pct(x: Any) -> str:
 
 def generate(tmp: Path, n: int, seed: int) -> list[Path]:
     out = []
-    for f in FRAMEWORKS:
-        d = tmp / f
+    for name, f, domains in [*((f, f, "math,code,tools") for f in FRAMEWORKS), ("team", "autogen", "web,files,multihop")]:
+        d = tmp / name
         subprocess.run([sys.executable, "-m", "agentracer.cli", "annotate", "generate", "--framework", f,
-                        "--domain", "all", "--n", str(n), "--seed", str(seed), "--out", str(d)],
+                        "--domain", domains, "--n", str(n), "--seed", str(seed), "--out", str(d)],
                        check=True, capture_output=True)
         out.append(d / "annotations.jsonl")
     return out
@@ -136,8 +139,7 @@ def main() -> None:
     if a.from_json:
         rep = json.loads(Path(a.from_json).read_text())
         shown = ("agentracer eval --leave-one-out " + " ".join(rep.get("sources", []))
-                 + f" (the generated sets by `agentracer annotate generate --framework F --domain all --n {a.n} "
-                 f"--seed {a.seed}`); rendered by bench/bench_crosssys.py --from-json")
+                 + " (how each set was generated: see BENCHMARKS.md); rendered by bench/bench_crosssys.py --from-json")
         Path(a.out).write_text(render(rep, shown, float("nan")))
         print(Path(a.out).read_text())
         return
@@ -156,8 +158,9 @@ def main() -> None:
     shown = ("bench/bench_crosssys.py " + (f"--sources {' '.join(a.sources)}" if a.sources else
                                            f"--n {a.n} --seed {a.seed}")
              + " (= `agentracer eval --leave-one-out WHO_AND_WHEN "
-             "GEN/{langgraph,autogen,camel,maas}/annotations.jsonl`, each set made by "
-             f"`agentracer annotate generate --framework F --domain all --n {a.n} --seed {a.seed}`)")
+             "GEN/{langgraph,autogen,camel,maas,team}/annotations.jsonl`, each set made by "
+             f"`agentracer annotate generate --framework F --domain math,code,tools --n {a.n} --seed {a.seed}`, "
+             f"the team by `--framework autogen --domain web,files,multihop`)")
     Path(a.out).write_text(render(rep, shown, time.time() - t0))
     print(Path(a.out).read_text())
 

@@ -380,6 +380,12 @@ def test_rebuild_adds_a_framework_profile_from_generated_runs(tmp_path: Path, wh
     p = json.loads(out.read_text())
     prof = p["profiles"]["framework"]
     assert p["n_traces"] == 16 and prof["n_traces"] == 16 + n_gen and len(prof["trained_on"]) == 2
+    # each trace is weighted by the size of its source, so that no source dominates
+    assert prof["modes"]["wo_g"]["source_weighting"]["traces_per_source"] == {"generated:python:tasks": n_gen,
+                                                                              "whowhen": 16}
+    # --union: the default profile learns from the union too
+    u = json.loads(rebuild([data], tmp_path / "u.json", framework_data=[gen], simulated=False, union=True).read_text())
+    assert u["n_traces"] == 16 + n_gen and u["trained_on"] == prof["trained_on"]
     a = get_attributor(f"embedded:{out}").attribute(handmade_trace())
     assert a.parsed and a.metadata["profile"] == "framework"
     # by default the simulated refinement pipelines' labelled failures are learnt from too

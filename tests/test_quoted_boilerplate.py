@@ -39,7 +39,7 @@ def _col(rows: list[list[float]], name: str) -> list[float]:
 
 @pytest.fixture(autouse=True)
 def _masking_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(quoted, "MASK_QUOTED", True)  # the group ships off (see its module doc)
+    monkeypatch.setattr(quoted, "MASK_QUOTED", True)  # as shipped (see its module doc), whatever an earlier test set
 
 
 def test_quoted_team_description_fires_no_code_or_assumption_cue() -> None:

@@ -144,6 +144,7 @@ class EmbeddedAttributor:
         self._path = Path(params_path) if params_path else DEFAULT_PARAMS
         self._features = list(features) if features else None  # a subset of STEP_FEATURES for fit()
         self._cols: dict[int, list[int]] = {}  # id(mode) -> positions of its step features in STEP_FEATURES
+        self._train_items: list[AnnotatedTrace] = []  # set by fit(): the w/ G mode is learnt when first asked
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -170,6 +171,8 @@ class EmbeddedAttributor:
             return None
         prof = (p.get("profiles") or {}).get(profile) if profile != "default" else None
         modes = (prof or p).get("modes", {})
+        if with_gt and "w_g" not in modes and self._train_items:  # fitted w/o G only so far: learn w/ G now
+            modes["w_g"] = train_params(self._train_items, features=self._features, modes=("w_g",))["modes"]["w_g"]
         mode = modes.get("w_g" if with_gt else "wo_g") or modes.get("wo_g")
         if mode and id(mode) not in self._cols:
             known = {c: k for k, c in enumerate(STEP_FEATURES)}
@@ -290,8 +293,12 @@ class EmbeddedAttributor:
 
     # ------------------------------------------------------------------ training
     def fit(self, items: list[AnnotatedTrace]) -> EmbeddedAttributor:
-        """A new attributor trained on ``items`` only (L2 strengths chosen by inner CV on ``items``)."""
-        return EmbeddedAttributor(params=train_params(items, features=self._features), features=self._features)
+        """A new attributor trained on ``items`` only (L2 strengths chosen by inner CV on ``items``). The w/ G
+        mode is learnt the first time a ground truth is given (evaluation w/o G never pays for it)."""
+        att = EmbeddedAttributor(params=train_params(items, features=self._features, modes=("wo_g",)),
+                                 features=self._features)
+        att._train_items = list(items)
+        return att
 
 
 def _linear(model: dict[str, Any], rows: list[list[float]]) -> list[float]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..attribution.base import Attributor
 from ..attribution.confidence import CLOSE_CALL, LOW_CONFIDENCE
+from ..attribution.listwise import SOURCE_KEY
 from .calibration import apply_platt, ece, fit_platt, reliability
 from .items import EvalItem
 from .run import evaluate
@@ -44,6 +45,10 @@ def leave_one_out(
     """The leave-one-system-out matrix: for each source, train on all the others and score it (see module doc)."""
     if len(sources) < 2:
         raise ValueError("--leave-one-out needs at least 2 labelled sources")
+    for name, items in sources:  # each training trace is weighted by the size of its source (listwise.source_of)
+        for e in items:
+            if isinstance(e.item.trace.metadata, dict):
+                e.item.trace.metadata.setdefault(SOURCE_KEY, name)
     cells = []
     for i, (name, items) in enumerate(sources):
         train = [e for j, (_, its) in enumerate(sources) if j != i for e in its]

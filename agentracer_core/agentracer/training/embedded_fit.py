@@ -1,9 +1,14 @@
 """Rebuilding the embedded attributor's shipped parameters (``embedded_params.json``).
 
 The default profile learns from Who&When Algorithm-Generated (under :func:`shared_data_dir`); the
-``framework`` profile from the same transcripts plus a set that the annotation pipeline generates and
-labels now (:data:`FRAMEWORK_SET`) and the labelled failures of the simulated refinement pipelines
-(:data:`SIMULATED_SET`). One command::
+``framework`` profile from the union of those transcripts and the sets that the annotation pipeline
+generates and labels now (:data:`GENERATED_SETS`: the four frameworks' task runs, :data:`FRAMEWORK_SET`, and
+the orchestrator-led MagenticOne team runs, :data:`TEAM_SET`) plus the labelled failures of the simulated
+refinement pipelines (:data:`SIMULATED_SET`), each trace weighted by the size of its source
+(:func:`agentracer.attribution.listwise.source_weights`) so that no source dominates. ``--union`` trains the
+default profile on the union too (tried in issue 14 and not shipped: see BENCHMARKS.md). With
+``--no-framework-profile`` nothing is generated.
+One command::
 
     python -m agentracer.training.embedded_fit --rebuild [--data DIR ...] [--framework-data PATH ...] \\
         [--no-simulated] [--no-framework-profile] [--out PATH]
@@ -24,7 +29,7 @@ from ..attribution.embedded import DEFAULT_PARAMS
 from ..attribution.listwise import train_params
 from ..trace import AnnotatedTrace
 
-__all__ = ["FRAMEWORK_SET", "SIMULATED_SET", "main", "rebuild", "shared_data_dir", "simulated_set"]
+__all__ = ["FRAMEWORK_SET", "GENERATED_SETS", "SIMULATED_SET", "TEAM_SET", "main", "rebuild", "shared_data_dir", "simulated_set"]
 
 _DEFAULT_DATA = ("who_and_when/Algorithm-Generated",)
 # the generated set the framework profile learns from when no --framework-data is given
@@ -32,6 +37,9 @@ FRAMEWORK_SET: dict[str, Any] = {"framework": "all", "domain": "math,code,tools"
 # ... and the failures of the simulated refinement pipelines (agentracer.samples.simulated) of one seed (46 of its 80
 # runs fail): few enough that one simulator's three flaws do not outweigh the generated runs. The refinement
 # benchmark runs seeds 0-4 with task prefix "t" (none of its questions is among these)
+# the orchestrator-led team (AutoGen MagenticOneGroupChat, web / file / multi-hop tasks; about 2 in 3 runs labelled)
+TEAM_SET: dict[str, Any] = {"framework": "autogen", "domain": "web,files,multihop", "n": 20, "seed": 1}
+GENERATED_SETS: tuple[dict[str, Any], ...] = (FRAMEWORK_SET, TEAM_SET)
 SIMULATED_SET: dict[str, Any] = {"seeds": (100, 101), "n_tasks": 40, "prefix": "train"}
 
 
@@ -54,12 +62,13 @@ def rebuild(
     framework_data: list[str | Path] | None = None,
     framework_profile: bool = True,
     simulated: bool = True,
+    union: bool = False,
 ) -> Path:
-    """Retrain and write the params: the default profile on ``data`` (default: Who&When Algorithm-Generated
-    in ``../shared/data``); the framework profile on ``data`` plus ``framework_data`` (default: a set
-    generated now with :data:`FRAMEWORK_SET`, which needs the framework extras) plus, if ``simulated``,
-    the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`), unless
-    ``framework_profile`` is false."""
+    """Retrain and write the params: the default profile on ``data`` (default: Who&When Algorithm-Generated in
+    ``../shared/data``), or with ``union`` on ``data`` plus the generated sets; the framework profile (unless
+    ``framework_profile`` is false) on ``data`` plus ``framework_data`` (default: the :data:`GENERATED_SETS`
+    generated now, which needs the framework extras; ``PATH::NAME`` names a set in ``trained_on``) plus, if
+    ``simulated``, the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`)."""
     from ..formats import load_annotated
 
     paths = [Path(p) for p in data] if data else [shared_data_dir() / d for d in _DEFAULT_DATA]
@@ -68,32 +77,47 @@ def rebuild(
         items.extend(load_annotated(p))
     if not items:
         raise ValueError(f"no annotated traces found in {', '.join(map(str, paths))}")
-    params = train_params(items, sources=[_display(p) for p in paths])
-    if framework_profile:
+    names = [_display(p) for p in paths]
+    if not framework_profile:
+        if union:
+            raise ValueError("--union needs the generated sets: leave out --no-framework-profile")
+        params = train_params(items, sources=names)
+    else:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="agentracer-gen-") as tmp:
             if framework_data:
-                gpaths, gnames = [Path(p) for p in framework_data], [_display(Path(p)) for p in framework_data]
+                gpaths, gnames = _labelled(framework_data)
             else:
-                gpaths, gnames = [_generate_framework_set(Path(tmp))], [_generated_name()]
+                gpaths = [_generate_set(Path(tmp) / f"set{k}", spec) for k, spec in enumerate(GENERATED_SETS)]
+                gnames = [_generated_name(spec) for spec in GENERATED_SETS]
             gen: list[AnnotatedTrace] = []
             for p in gpaths:
                 gen.extend(load_annotated(p))
             if not gen:
                 raise ValueError(f"no annotated traces found in {', '.join(map(str, gpaths))}")
-            if simulated:
-                gen.extend(_simulated_set())
-                gnames.append(_simulated_name())
-            prof = train_params(items + gen, sources=params["trained_on"] + gnames)
+            sim = _simulated_set() if simulated else []
+        params = train_params(items + gen, sources=names + gnames) if union else train_params(items, sources=names)
+        prof = train_params(items + gen + sim, sources=names + gnames + ([_simulated_name()] if sim else []))
         params["profiles"] = {"framework": {k: prof[k] for k in ("modes", "trained_on", "n_traces")}}
     out = Path(out) if out else DEFAULT_PARAMS
     out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     return out
 
 
-def _generated_name() -> str:
-    return "generated: agentracer annotate generate " + " ".join(f"--{k} {v}" for k, v in FRAMEWORK_SET.items())
+def _labelled(framework_data: list[str | Path]) -> tuple[list[Path], list[str]]:
+    """Paths and the names recorded in ``trained_on``: ``PATH::NAME`` names a set (e.g. by the command that
+    generated it), a bare ``PATH`` is named by its path."""
+    paths, names = [], []
+    for entry in map(str, framework_data):
+        path, sep, name = entry.partition("::")
+        paths.append(Path(path))
+        names.append(name.strip() if sep and name.strip() else _display(Path(path)))
+    return paths, names
+
+
+def _generated_name(spec: dict[str, Any]) -> str:
+    return "generated: agentracer annotate generate " + " ".join(f"--{k} {v}" for k, v in spec.items())
 
 
 def _simulated_name() -> str:
@@ -120,8 +144,8 @@ def _simulated_set() -> list[AnnotatedTrace]:
     return runs
 
 
-def _generate_framework_set(tmp: Path) -> Path:
-    """Generate and label :data:`FRAMEWORK_SET` in ``tmp``; the path of its annotations."""
+def _generate_set(tmp: Path, spec: dict[str, Any]) -> Path:
+    """Generate and label one of :data:`GENERATED_SETS` in ``tmp``; the path of its annotations."""
     import io
 
     from rich.console import Console
@@ -133,7 +157,7 @@ def _generate_framework_set(tmp: Path) -> Path:
     try:
         generate_cli(
             out=out, base_url=None, model=None, ray=False, ray_address=None, build=False,
-            console=Console(file=io.StringIO()), **FRAMEWORK_SET,
+            console=Console(file=io.StringIO()), **spec,
         )
     except Exception as e:  # typer.Exit after a printed error (a framework extra missing), or a crash
         raise ValueError(f"generating the framework set failed ({type(e).__name__}: {e}); {hint}") from e
@@ -159,9 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", action="append", help="annotated traces to learn from (repeatable)")
     ap.add_argument(
         "--framework-data", action="append",
-        help="generated framework traces for the framework profile (repeatable; default: generate them now)",
+        help="generated traces to learn from beside --data (repeatable; PATH or 'PATH::NAME', NAME recorded in "
+        "trained_on, e.g. the command that generated it; default: generate GENERATED_SETS now)",
     )
     ap.add_argument("--no-framework-profile", action="store_true", help="write the default profile only")
+    ap.add_argument("--union", action="store_true",
+                    help="train the default profile on the union of --data and the generated sets too")
     ap.add_argument(
         "--no-simulated", action="store_true",
         help="leave the simulated refinement pipelines' failures out of the framework profile",
@@ -172,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.print_help()
         return 0
     try:
-        path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile, not args.no_simulated)
+        path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile, not args.no_simulated,
+                       union=args.union)
     except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

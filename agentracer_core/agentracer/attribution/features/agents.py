@@ -14,9 +14,12 @@ if TYPE_CHECKING:
     from .view import StepView
 
 
-def agent_rows(v: StepView, marks: StepMarks, origin: int) -> list[list[float]]:
+def agent_rows(
+    v: StepView, marks: StepMarks, origin: int, roles: list[list[float]] | None = None
+) -> list[list[float]]:
     """One row per agent of ``v``; the first two columns (step mass, max step probability) are zero here.
-    ``origin`` is the step where the final answer's value first appears (-1 if none)."""
+    ``origin`` is the step where the final answer's value first appears (-1 if none); ``roles`` the agents'
+    role scores (:func:`.roles.role_scores`), appended when given (see ``names.TRANSFER_GROUPS``)."""
     n, tool, nt, agents, agent_idx = v.n, v.tool, v.nt, v.agents, v.agent_idx
     code, coders, fail = marks.code, marks.coders, marks.any_fail(v)
     turns = [0] * len(agents)
@@ -48,6 +51,7 @@ def agent_rows(v: StepView, marks: StepMarks, origin: int) -> list[list[float]]:
                 1.0 if v.last_subst in idx else 0.0,
                 math.log1p(turns[a]),
                 turns[a] / total_turns,
+                *(roles[a] if roles is not None else ()),
             ]
         )
     return rows

@@ -6,6 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...trace import Step
+from .outcomes import OUTCOME_FEATURES
+from .roles import ROLE_AGENT_FEATURES, ROLE_STEP_FEATURES
+
+# The role (:mod:`.roles`) and action-outcome / provenance (:mod:`.outcomes`) groups are built and tested but
+# NOT in the shipped feature set: leave one system out (7 sources, issue 14, branch xsys2) they raised the mean
+# (agent +1.2, step +2.0) and the two orchestrator-led systems (MagenticOne team step +2.7, LangGraph supervisor
+# step +12.8), but Who&When scored from the others fell below its step-1 floor (26.2 < 27.0) and its 5-fold CV
+# lost 1.9 / 2.4 points. True adds their columns (then rebuild the parameters).
+TRANSFER_GROUPS = False
 
 _BASE_FEATURES: tuple[str, ...] = (
     "pos0",
@@ -103,7 +112,7 @@ _BASE_FEATURES: tuple[str, ...] = (
     "unit_slip",
     "percent_slip",
     "rounding_slip",
-)
+) + ((*ROLE_STEP_FEATURES, *OUTCOME_FEATURES) if TRANSFER_GROUPS else ())
 # step cues crossed with trace-level context (the same cue means different things in a run that concluded
 # with an answer and in one that ran out of turns, or in a run with failed executions)
 _CUES: tuple[str, ...] = (
@@ -145,7 +154,7 @@ AGENT_FEATURES: tuple[str, ...] = (
     "a_last_substantive",
     "a_turns",
     "a_turn_share",
-)
+) + (ROLE_AGENT_FEATURES if TRANSFER_GROUPS else ())
 
 
 @dataclass

@@ -16,11 +16,11 @@ say, so it must not fire the cues of doing it. Masked, per step:
 Only the content cues read the masked text (:attr:`StepView.cue_texts <.view.StepView>`); positions,
 lengths, provenance and the consistency checks read the step as recorded.
 
-**Off by default** (:data:`MASK_QUOTED` = False): it was not adopted into the shipped parameters. With it on,
-the leave-one-system-out mean rose slightly (agent 64.8 -> 65.3, step 54.1 -> 54.6; Who&When + four generated
-framework sets), but Who&When 5-fold CV x 3 seeds gave agent 67.7% / step 48.4%, under the bar of 67.5 / 49.2
-on step (a variant that also masked repeated code blocks gave 67.2 / 49.7, under it on agent). Set it to True
-(and rebuild the parameters) to use it.
+**Off** (:data:`MASK_QUOTED` = False), matching the shipped parameters (trained without it). Measured again in
+issue 14 (branch ``xsys2``) with the union of seven sources: Who&When 5-fold CV x 3 seeds 67.7 / 48.4 with it on
+(67.7 / 47.9 off); on the leave-one-system-out matrix a tie (see BENCHMARKS.md). It is meant to ship together
+with parameters learnt from the union of sources; those were rebuilt and not adopted (BENCHMARKS.md says why).
+Set it to True and rebuild the parameters to use it.
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from ...trace import Trace
 from .agents import agent_rows
 from .consistency import consistency_columns
-from .names import _BASE_FEATURES, _CONTEXTS, _CUES, TraceFeatures
+from .names import _BASE_FEATURES, _CONTEXTS, _CUES, TRANSFER_GROUPS, TraceFeatures
+from .outcomes import outcome_provenance_columns
 from .provenance import answer_columns, final_value_columns, ground_truth_columns, new_facts
+from .roles import role_columns
 from .text import (
     _AGREE,
     _ANSWER,
@@ -62,6 +64,7 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
     v = read_steps(trace, cands)
     final_cols, origin, final_tok = final_value_columns(v)
     marks, cue_cols = content_columns(v)
+    r_cols, r_scores = role_columns(v) if TRANSFER_GROUPS else ({}, None)
     cols: Columns = {
         **position_columns(v),
         **speaker_columns(v),
@@ -71,10 +74,12 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
         **answer_columns(v, final_tok),
         **ground_truth_columns(v, ground_truth),
         **consistency_columns(v),
+        **r_cols,
+        **(outcome_provenance_columns(v, final_tok) if TRANSFER_GROUPS else {}),
     }
     rows = [[cols[name][i] for name in _BASE_FEATURES] for i in range(v.n)]
     _cross_with_context(rows, v, marks)
-    return TraceFeatures(cands, rows, v.agents, v.agent_idx, agent_rows(v, marks, origin))
+    return TraceFeatures(cands, rows, v.agents, v.agent_idx, agent_rows(v, marks, origin, r_scores))
 
 
 def position_columns(v: StepView) -> Columns:
