@@ -30,17 +30,21 @@ from collections.abc import Callable
 __all__ = ["AHEAD", "BACK", "EDGE", "LONG", "masked_windows", "redact_windows", "splice", "windows"]
 
 LONG = 65536  # texts longer than this take the windowed path (shorter ones the cached plain engine)
-BACK = 256  # window characters before an anchor (a name before its value: ``ibm_cloud_iam_key = '…'``)
-AHEAD = 256  # window characters after an anchor
+BACK = 96  # window characters before an anchor (a name before its value: ``ibm_cloud_iam_key = '…'``)
+AHEAD = 64  # window characters after an anchor
 EDGE = 48  # a mask this close to a window's edge may be a cut secret: the window grows
 MIN_RUN = 11  # the shortest run of token characters every format detector's match holds
 MAX_SEPARATORS = 4096  # above this many ``:``/``=``, keyword names are the anchors instead
+BATCH = 16384  # characters of windows redacted in one call
+SEP = "\n\x00\n"  # joins the windows of a batch
 
 _TOKEN = set(string.ascii_letters + string.digits + "_+/=.~-%")
 _SHAPE = bytes(97 if chr(i) in _TOKEN else 32 for i in range(256))  # token character -> "a", other -> " "
 _RUN = b"a" * MIN_RUN
 _NOT_TOKEN = re.compile(rb"[^a]")
-_WORDS = (b"secret", b"passw", b"pwd", b"credential", b"key", b"token", b"://", b"bearer", b"basic")
+# keyword names (their short values are no run) and URL schemes (``://user:password@``); bearer and basic
+# values are runs of 12 or more
+_WORDS = (b"secret", b"passw", b"pwd", b"credential", b"key", b"token", b"://")
 MASK = "[REDACTED]"
 
 
@@ -64,7 +68,8 @@ def windows(text: str) -> list[tuple[int, int]]:
         e = m.start() if m else n
         spans.append((i - BACK, e + AHEAD))
         i = find(_RUN, e)
-    if raw.count(b":") + raw.count(b"=") <= MAX_SEPARATORS:
+    colons = raw.count(b":")
+    if colons <= MAX_SEPARATORS and colons + raw.count(b"=") <= MAX_SEPARATORS:
         points = _all(raw, b":") + _all(raw, b"=")
     else:  # many separators (code, JSON): the keyword names and URL schemes instead
         low = raw.lower()
@@ -92,31 +97,67 @@ def _touches(red: str, a: int, b: int, n: int) -> tuple[bool, bool]:
     return a > 0 and first < EDGE, b < n and tail < EDGE
 
 
+def _grow(text: str, a: int, b: int, run: Callable[[str], str]) -> tuple[int, int, str | None]:
+    """``text[a:b]`` redacted, the window grown (doubling) while a mask touches one of its edges; None when
+    nothing in it is masked."""
+    n = len(text)
+    while True:
+        seg = text[a:b]
+        red = run(seg)
+        if red == seg:
+            return a, b, None
+        back, ahead = _touches(red, a, b, n)
+        if not back and not ahead:
+            return a, b, red
+        grow = max(b - a, 8 * EDGE)
+        a, b = (max(0, a - grow) if back else a), (min(n, b + grow) if ahead else b)
+
+
 def masked_windows(text: str, run: Callable[[str], str]) -> list[tuple[int, int, str]]:
     """The windows of ``text`` that ``run`` (the plain engine) changes, as ``(start, end, redacted window)``,
-    sorted and disjoint (see the module docstring)."""
-    n = len(text)
+    sorted and disjoint (see the module docstring).
+
+    The windows go to ``run`` in batches of about :data:`BATCH` characters, joined by :data:`SEP` (no
+    detector matches across a newline-NUL-newline, and each window starts after a newline as it would start
+    a text); a batch whose result does not split back into its windows (a PEM block without its end in the
+    window) and a window whose mask touches an edge are redone one by one, growing as needed."""
+    wins = windows(text)
+    found: list[tuple[int, int, str]] = []
+    redo: list[tuple[int, int]] = []
+    i = 0
+    while i < len(wins):
+        j, size = i, 0
+        while j < len(wins) and (j == i or size + wins[j][1] - wins[j][0] <= BATCH):
+            size += wins[j][1] - wins[j][0] + len(SEP)
+            j += 1
+        segs = [text[a:b] for a, b in wins[i:j]]
+        joined = SEP.join(segs)
+        red = run(joined)
+        if red != joined:
+            parts = red.split(SEP)
+            if len(parts) != len(segs):
+                redo += wins[i:j]
+            else:
+                for (a, b), seg, part in zip(wins[i:j], segs, parts, strict=True):
+                    if part == seg:
+                        continue
+                    if any(_touches(part, a, b, len(text))):
+                        redo.append((a, b))
+                    else:
+                        found.append((a, b, part))
+        i = j
+    for a, b in redo:
+        a, b, red = _grow(text, a, b, run)
+        if red is not None:
+            found.append((a, b, red))
+    found.sort()
     done: list[tuple[int, int, str]] = []
-    todo = windows(text)
-    todo.reverse()
-    while todo:
-        a, b = todo.pop()
-        while True:
-            # a window grown backwards swallows the changed windows it reaches, and forwards the next ones
-            while done and done[-1][1] >= a:
-                a = min(a, done.pop()[0])
-            while todo and todo[-1][0] <= b:
-                b = max(b, todo.pop()[1])
-            seg = text[a:b]
-            red = run(seg)
-            if red == seg:
-                break
-            back, ahead = _touches(red, a, b, n)
-            if not back and not ahead:
-                done.append((a, b, red))
-                break
-            grow = max(b - a, 8 * EDGE)
-            a, b = (max(0, a - grow) if back else a), (min(n, b + grow) if ahead else b)
+    for a, b, red in found:
+        while done and a < done[-1][1]:  # a grown window overlaps another: redo their union
+            pa, pb, _ = done.pop()
+            a, b, red = _grow(text, min(a, pa), max(b, pb), run)  # type: ignore[assignment]
+        if red is not None:
+            done.append((a, b, red))
     return done
 
 

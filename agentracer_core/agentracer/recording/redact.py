@@ -120,14 +120,11 @@ class _Engine:
         key = (len(text), hash(text))
         done = self._long.get(key)
         if done is None:
-            done = masked_windows(text, self._window)
+            done = masked_windows(text, self._run)
             if len(self._long) >= _LONG_CACHE:
                 self._long.pop(next(iter(self._long)), None)
             self._long[key] = done
         return splice(text, done)
-
-    def _window(self, seg: str) -> str:
-        return self.cached(seg) if len(seg) <= _CACHE_MAX_CHARS else self._run(seg)
 
     def _run(self, text: str) -> str:
         low = text.lower()
