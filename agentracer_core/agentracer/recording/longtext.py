@@ -48,10 +48,13 @@ _WORDS = (b"secret", b"passw", b"pwd", b"credential", b"key", b"token", b"://")
 MASK = "[REDACTED]"
 
 
-def _all(hay: bytes, needle: bytes) -> list[int]:
+def _all(hay: bytes, needle: bytes, cap: int = -1) -> list[int]:
+    """Every offset of ``needle`` in ``hay``; stops after ``cap`` + 1 of them when ``cap`` >= 0."""
     out, find, i = [], hay.find, hay.find(needle)
     while i >= 0:
         out.append(i)
+        if len(out) == cap + 1:
+            break
         i = find(needle, i + 1)
     return out
 
@@ -68,10 +71,10 @@ def windows(text: str) -> list[tuple[int, int]]:
         e = m.start() if m else n
         spans.append((i - BACK, e + AHEAD))
         i = find(_RUN, e)
-    colons = raw.count(b":")
-    if colons <= MAX_SEPARATORS and colons + raw.count(b"=") <= MAX_SEPARATORS:
-        points = _all(raw, b":") + _all(raw, b"=")
-    else:  # many separators (code, JSON): the keyword names and URL schemes instead
+    points = _all(raw, b":", MAX_SEPARATORS)
+    if len(points) <= MAX_SEPARATORS:
+        points += _all(raw, b"=", MAX_SEPARATORS - len(points))
+    if len(points) > MAX_SEPARATORS:  # many separators (code, JSON): the keyword names and URL schemes instead
         low = raw.lower()
         points = [p for w in _WORDS for p in _all(low, w)]
     points += _all(raw, b"-----")
