@@ -4,11 +4,12 @@ prompt of SIZE bytes and answers SIZE bytes, recorded with the default redaction
 call key) and with a JSONL sink (plus writing 4 copies of the message to disk), and one first redaction of
 such a text (windowed path, recording/longtext.py) against the plain engine over the whole text.
 
-The text is not periodic (a seeded mix of words, numbers, e-mails, card numbers and URLs), so no cache of
-repeated pieces helps. ``--kind json`` makes JSON-like records instead (many ``:`` separators: keyword names
-are the anchors), ``--kind base64`` one base64 blob (one token run: no windowing is possible).
+Kinds of text: ``prose`` (default; a seeded mix of words with about one e-mail, URL or card number per KB,
+not periodic), ``periodic`` (the ~1 KB chunk repeated of the earlier figures), ``json`` (JSON-like records:
+many ``:`` separators, so keyword names are the anchors), ``base64`` (one blob: a single token run, which no
+window can narrow). Each run gets a fresh text object (the redactor remembers long texts it has seen).
 
-    .venv/bin/python bench/bench_large_message.py [--mb 5] [--repeat 5] [--kind prose|json|base64]
+    .venv/bin/python bench/bench_large_message.py [--mb 5] [--repeat 5] [--kind prose|periodic|json|base64]
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ _WORDS = ["the", "planner", "asked", "solver", "to", "check", "invoice", "totals
 def text(n: int, kind: str = "prose", seed: int = 0) -> str:
     """``n`` characters of ``kind`` text (see the module docstring)."""
     rng = random.Random(seed)
+    if kind == "periodic":  # the text of the earlier figures: one ~1 KB chunk repeated
+        chunk = ("The planner asked the solver to check the invoice totals for march and april. " * 12)[:950]
+        chunk += f" contact bob@example.com, card 4111 1111 1111 1111. {seed}"
+        return (chunk * (n // len(chunk) + 1))[:n]
     if kind == "base64":
         return base64.b64encode(rng.randbytes(n * 3 // 4 + 3)).decode()[:n]
     out, size = [], 0
@@ -70,7 +75,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--mb", type=float, default=5.0)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--kind", default="prose", choices=("prose", "json", "base64"))
+    ap.add_argument("--kind", default="prose", choices=("prose", "json", "base64", "periodic"))
     ap.add_argument("--plain", action="store_true", help="also time the plain engine on the whole text (slow)")
     args = ap.parse_args()
     n = int(args.mb * 1_000_000)
