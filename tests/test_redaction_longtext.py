@@ -7,10 +7,18 @@ import random
 
 import pytest
 from agentracer.recording import longtext
-from agentracer.recording.redact import MASK, _engine, redact
+from agentracer.recording.detectors import default_rules
+from agentracer.recording.redact import MASK, _Engine
 from secret_corpus import samples
 
 SAMPLES = samples()
+
+
+@pytest.fixture(scope="module")
+def eng() -> _Engine:
+    """The default detectors, in an engine of this module's own (add_pattern in other tests changes the
+    process-wide ones)."""
+    return _Engine(default_rules(), gated=True)
 
 
 def _prose(n: int, seed: int = 0) -> str:
@@ -50,11 +58,11 @@ def _plant(filler: str, texts: list[str]) -> str:
 
 
 @pytest.mark.parametrize("make", [_prose, _json])
-def test_secrets_planted_in_a_5mb_text_are_masked(make) -> None:
+def test_secrets_planted_in_a_5mb_text_are_masked(make, eng) -> None:
     chosen = SAMPLES[::7]  # every kind and context, ~450 secrets
     big = _plant(make(5_000_000), [s.text for s in chosen])
     assert len(big) > longtext.LONG
-    out = redact(big)
+    out = eng(big)
     leaks = [n for s in chosen for n in s.needles if n in out]
     assert not leaks, leaks[:5]
     # the first and the last sample sit at the very start and end of the text
@@ -63,29 +71,27 @@ def test_secrets_planted_in_a_5mb_text_are_masked(make) -> None:
 
 
 @pytest.mark.parametrize("make", [_prose, _json])
-def test_windowed_result_equals_the_plain_engine(make) -> None:
+def test_windowed_result_equals_the_plain_engine(make, eng) -> None:
     big = _plant(make(600_000, seed=5), [s.text for s in SAMPLES[::23]])
-    eng = _engine(False, False)
     assert eng.long(big) == eng._run(big)
     if make is _prose:  # the windows leave most of the text out: the test above would see a missed anchor
         assert sum(b - a for a, b in longtext.windows(big)) < len(big) / 2
 
 
-def test_a_secret_longer_than_a_window_is_masked_whole() -> None:
+def test_a_secret_longer_than_a_window_is_masked_whole(eng) -> None:
     """A PEM block with a body far longer than a window, cut nowhere: the window grows until no mask touches
     its edge."""
     body = "\n".join("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" * 2 for _ in range(3000))
     pem = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"
     big = _prose(200_000) + "\n" + pem + "\n" + _prose(200_000, seed=9)
-    out = redact(big)
+    out = eng(big)
     assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in out
     assert out.count(MASK) == 1
 
 
-def test_clean_long_text_is_returned_as_is_and_repeats_are_remembered() -> None:
+def test_clean_long_text_is_returned_as_is_and_repeats_are_remembered(eng) -> None:
     big = "plain words only, nothing to see here. " * 5000
-    assert redact(big) is big or redact(big) == big
-    eng = _engine(False, False)
+    assert eng(big) == big
     text = _plant(_prose(200_000, seed=2), [SAMPLES[0].text, SAMPLES[1].text])
     first = eng.long(text)
     assert eng._long.get((len(text), hash(text))) is not None
@@ -94,3 +100,20 @@ def test_clean_long_text_is_returned_as_is_and_repeats_are_remembered() -> None:
 
 def test_mask_constant_is_shared() -> None:
     assert longtext.MASK == MASK
+
+
+def test_a_recorded_5mb_message_keeps_no_secret() -> None:
+    """Through the recorder (its default redaction): step input, prompt, response and content."""
+    from agentracer import Recorder
+
+    chosen = SAMPLES[::29]
+    big = _plant(_prose(5_000_000, seed=4), [s.text for s in chosen])
+    rec = Recorder()
+    with rec.run("task"), rec.step("agent", input=big) as h:
+        rec.begin_llm("m", messages=[{"role": "user", "content": big}]).end(big)
+        h.set(content=big)
+    tr = rec.last_trace()
+    blob = repr(tr.to_dict())
+    assert len(blob) > 4 * 5_000_000
+    leaks = [n for s in chosen for n in s.needles if n in blob]
+    assert not leaks, leaks[:5]
