@@ -56,19 +56,21 @@ def text(n: int, kind: str = "prose", seed: int = 0) -> str:
     return " ".join(out)[:n]
 
 
-def one_run(rec: Recorder, body: str) -> float:
-    t0 = time.perf_counter()
+def one_run(rec: Recorder, body: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one recorded run with ``body`` as every text."""
+    t0, c0 = time.perf_counter(), time.process_time()
     with rec.run("task"), rec.step("agent", input=body) as h:
         rec.begin_llm("m", messages=[{"role": "user", "content": body}]).end(body)
         h.set(content=body)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
-def _added(rec: Recorder, bodies: list[str], small: str) -> float:
+def _added(rec: Recorder, bodies: list[str], small: str) -> tuple[float, float]:
+    """Median (wall, CPU) seconds a run with one of ``bodies`` takes more than one with ``small``."""
     one_run(rec, small)
-    t_small = statistics.median(one_run(rec, small) for _ in range(len(bodies)))
-    t_big = statistics.median(one_run(rec, b) for b in bodies)  # a fresh text object each run: no cache
-    return t_big - t_small
+    smalls = [one_run(rec, small) for _ in range(len(bodies))]
+    bigs = [one_run(rec, b) for b in bodies]  # a fresh text object each run: nothing remembered
+    return tuple(statistics.median(b[i] for b in bigs) - statistics.median(s[i] for s in smalls) for i in (0, 1))
 
 
 def main() -> None:
@@ -84,22 +86,25 @@ def main() -> None:
     no_sink = _added(Recorder(), bodies, small)
     with tempfile.TemporaryDirectory() as d:
         with_sink = _added(Recorder(sink=Path(d) / "s.jsonl"), [b + " " for b in bodies], small)
-    t_red = statistics.median(_time(redact, b + ".") for b in bodies)
+    reds = [_time(redact, b + ".") for b in bodies]
+    t_red = tuple(statistics.median(r[i] for r in reds) for i in (0, 1))
     machine = f"{platform.machine()} Python {sys.version.split()[0]}, 2-core shared CPU"
     load = "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     print(f"{args.mb:g} MB {args.kind} message (input, prompt, output and content: 4 copies of it) on {machine}, "
           f"{load}, median of {args.repeat}:")
-    print(f"  added per run, no sink: {1000 * no_sink:.1f} ms; with a JSONL sink: {1000 * with_sink:.1f} ms")
-    print(f"  one first redact() of the message (windowed): {t_red * 1000:.1f} ms")
+    print(f"  added per run, no sink: {1000 * no_sink[0]:.1f} ms wall, {1000 * no_sink[1]:.1f} ms CPU; "
+          f"with a JSONL sink: {1000 * with_sink[0]:.1f} ms wall, {1000 * with_sink[1]:.1f} ms CPU")
+    print(f"  one first redact() of the message (windowed): {t_red[0] * 1000:.1f} ms wall, {t_red[1] * 1000:.1f} ms CPU")
     if args.plain:
         t_plain = _time(_engine(False, False)._run, bodies[0] + "!")
-        print(f"  the plain engine over the whole message: {t_plain * 1000:.1f} ms")
+        print(f"  the plain engine over the whole message: {t_plain[0] * 1000:.1f} ms wall, "
+              f"{t_plain[1] * 1000:.1f} ms CPU")
 
 
-def _time(fn, arg) -> float:
-    t0 = time.perf_counter()
+def _time(fn, arg) -> tuple[float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
     fn(arg)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 if __name__ == "__main__":

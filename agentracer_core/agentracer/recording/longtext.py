@@ -10,7 +10,8 @@ keyword assignment (``password: …``, a ``:``/``=`` separator after a name) or 
    run of 11 or more. Separators (``:``, ``=``) are anchors when they are few; when they are many (code,
    JSON) the keyword names (``secret``, ``passw``, ``pwd``, ``credential``, ``key``, ``token``) and ``://``
    are, found in the lower-cased bytes. ``-----`` (PEM blocks) is always one.
-2. Each anchor gives a window (:data:`BACK` characters before, :data:`AHEAD` after); overlapping windows merge.
+2. Each anchor gives a window (:data:`BACK` characters before, :data:`AHEAD` after, :data:`RUN_AHEAD` after a
+   run); overlapping windows merge.
 3. The normal engine (all detectors, with their marker gates) redacts each window. A window whose first mask
    starts, or whose last mask ends, within :data:`EDGE` characters of its edge may cut a secret: it grows
    (doubling) and is redacted again, until no mask touches an edge or it reaches the text's ends.
@@ -27,11 +28,12 @@ import re
 import string
 from collections.abc import Callable
 
-__all__ = ["AHEAD", "BACK", "EDGE", "LONG", "masked_windows", "redact_windows", "splice", "windows"]
+__all__ = ["AHEAD", "BACK", "EDGE", "LONG", "RUN_AHEAD", "masked_windows", "redact_windows", "splice", "windows"]
 
 LONG = 65536  # texts longer than this take the windowed path (shorter ones the cached plain engine)
-BACK = 96  # window characters before an anchor (a name before its value: ``ibm_cloud_iam_key = '…'``)
-AHEAD = 64  # window characters after an anchor
+BACK = 64  # window characters before an anchor (a name before its value: ``ibm_cloud_iam_key = '…'``)
+AHEAD = 64  # window characters after a separator or a keyword name (the value)
+RUN_AHEAD = 16  # window characters after a token run (a closing quote, a look-ahead)
 EDGE = 48  # a mask this close to a window's edge may be a cut secret: the window grows
 MIN_RUN = 11  # the shortest run of token characters every format detector's match holds
 MAX_SEPARATORS = 4096  # above this many ``:``/``=``, keyword names are the anchors instead
@@ -69,7 +71,7 @@ def windows(text: str) -> list[tuple[int, int]]:
     while i >= 0:
         m = nxt(shape, i + MIN_RUN)
         e = m.start() if m else n
-        spans.append((i - BACK, e + AHEAD))
+        spans.append((i - BACK, e + RUN_AHEAD))
         i = find(_RUN, e)
     points = _all(raw, b":", MAX_SEPARATORS)
     if len(points) <= MAX_SEPARATORS:
