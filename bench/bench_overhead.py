@@ -271,16 +271,37 @@ def measure(fw: str, cycles: int, chunk: int, seeds: int) -> dict:
     }
 
 
+def cpu(fw: str, mode: str, runs: int = 150) -> None:
+    """Print the CPU time of this process (all threads) per run of ``fw`` in ``mode``: 30 warm-up runs, then
+    ``runs`` timed ones. Steadier than wall time on a loaded machine; run each mode in a process of its own."""
+    import logging
+    import warnings
+
+    logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")
+    one = {"langgraph": _langgraph, "autogen": _autogen, "autogen-openai": _autogen_openai}[fw](mode)[0]
+    for _ in range(30):
+        one()
+    c0 = time.process_time()
+    for _ in range(runs):
+        one()
+    print(f"{fw} {mode}: {(time.process_time() - c0) / runs * 1e3:.3f} ms CPU per run")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cycles", type=int, default=40, help="alternating cycles per hash seed")
     ap.add_argument("--chunk", type=int, default=15, help="runs per mode per cycle")
     ap.add_argument("--seeds", type=int, default=3, help="hash seeds (a set of child processes each)")
     ap.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--cpu", nargs=2, metavar=("FRAMEWORK", "MODE"), help="CPU ms per run of one mode (see cpu())")
     ap.add_argument("--frameworks", default="langgraph,autogen,autogen-openai", help="comma-separated subset to run")
     args = ap.parse_args()
     if args.serve:
         serve(*args.serve)
+        return
+    if args.cpu:
+        cpu(*args.cpu)
         return
     rows = []
     for fw in args.frameworks.split(","):
