@@ -13,6 +13,10 @@
 - :func:`configure` sets the process-wide options (``pii``, ``entropy``); :func:`redactor` makes a redactor
   with its own options, e.g. ``Recorder(redactor=redactor(pii=True))``. :func:`add_pattern` adds a regex to all.
 
+Texts over 64K characters are redacted by windows around cheap anchors (:mod:`agentracer.recording.longtext`),
+in time linear in the text with a small constant; their masked windows are remembered by (length, hash), so a
+message recorded as input, prompt and content is redacted once.
+
 detect-secrets is imported on the first redaction, not with ``agentracer``.
 """
 
