@@ -76,7 +76,7 @@ def _langgraph(mode: str):
 
 def _steps(mode: str):
     def steps() -> int:
-        if mode != "agentracer":
+        if not mode.startswith("agentracer"):
             return 0
         import agentracer
 
@@ -85,29 +85,69 @@ def _steps(mode: str):
     return steps
 
 
-def _async_runner(make_team, mode: str, **instrument_kwargs):
+def _async_runner(make_team, mode: str, tp=None, **instrument_kwargs):
     import asyncio
 
     sys.path.insert(0, str(ROOT / "tests"))
     import _autogen_systems as S
 
     loop = asyncio.new_event_loop()
+    if mode == "agentracer-nollm":
+        # equal work (bench only): the model clients are left unwrapped, so agentracer records what
+        # OpenInference's autogen-agentchat instrumentor records there: the run, the agent turns, the tool call
+        import agentracer_autogen.agents as agents
+
+        agents.wrap_client = lambda client, agent_name, session: client
+    floor = _span_floor(tp) if mode == "spans-floor" else None
 
     async def run() -> float:
         team = make_team()
-        if mode == "agentracer":
+        if mode.startswith("agentracer"):
             import agentracer
 
-            agentracer.instrument(team, **instrument_kwargs)
+            agentracer.instrument(team, tracer_provider=tp, **instrument_kwargs)
         t0 = time.perf_counter()
         await team.run(task=S.TASK)
+        if floor is not None:
+            floor()
         return time.perf_counter() - t0
 
     return lambda: loop.run_until_complete(run())
 
 
+def _span_floor(tp):
+    """A function that opens and ends, through the OpenTelemetry SDK alone, the 9 spans agentracer records for
+    one run of the AutoGen team (run > 3 agent turns > 4 LLM calls and 1 tool call), each with as many
+    attributes as agentracer sets on it (8 on the run, 13 on a turn, 11 on an LLM call, 10 on a tool call, the
+    token usage at the end of an LLM call): the floor of any recorder of those spans with the SDK."""
+    tracer = tp.get_tracer("floor")
+
+    def attrs(kind: str, n: int, i: int) -> dict:
+        return {f"{kind}.attr{k}": (i if k % 4 == 0 else f"{kind}-{k}") for k in range(n)}
+
+    usage = {"gen_ai.usage.input_tokens": 10, "llm.token_count.prompt": 10,
+             "gen_ai.usage.output_tokens": 5, "llm.token_count.completion": 5}
+
+    def run() -> None:
+        i = 0
+        with tracer.start_as_current_span("invoke_workflow", attributes=attrs("run", 8, 0)):
+            for turn in range(3):
+                with tracer.start_as_current_span("invoke_agent", attributes=attrs("agent", 13, turn)):
+                    for _ in range(2 if turn == 1 else 1):
+                        i += 1
+                        with tracer.start_as_current_span("chat", attributes=attrs("llm", 11, i)) as sp:
+                            sp.set_attributes(usage)
+                    if turn == 1:
+                        with tracer.start_as_current_span("execute_tool", attributes=attrs("tool", 10, turn)):
+                            pass
+
+    return run
+
+
 def _autogen(mode: str):
-    """The same for the AutoGen team on scripted ``ReplayChatCompletionClient``s (tests/_autogen_systems.py)."""
+    """The same for the AutoGen team on scripted ``ReplayChatCompletionClient``s (tests/_autogen_systems.py).
+    Two more modes for this row: ``agentracer-nollm`` (equal work: agentracer without its LLM-call recording)
+    and ``spans-floor`` (no instrumentation, plus agentracer's 9 spans made with the SDK alone)."""
     sys.path.insert(0, str(ROOT / "tests"))
     import _autogen_systems as S
 
@@ -116,7 +156,7 @@ def _autogen(mode: str):
         from openinference.instrumentation.autogen_agentchat import AutogenAgentChatInstrumentor
 
         AutogenAgentChatInstrumentor().instrument(tracer_provider=tp)
-    return _async_runner(S.round_robin, mode, tracer_provider=tp), _steps(mode), tp
+    return _async_runner(S.round_robin, mode, tp), _steps(mode), tp
 
 
 def _autogen_openai(mode: str):
@@ -134,7 +174,7 @@ def _autogen_openai(mode: str):
         AutogenAgentChatInstrumentor().instrument(tracer_provider=tp)
         OpenAIInstrumentor().instrument(tracer_provider=tp)
     # message content on the spans too, as OpenInference records it by default
-    return _async_runner(S.round_robin_openai, mode, tracer_provider=tp, capture_content=True), _steps(mode), tp
+    return _async_runner(S.round_robin_openai, mode, tp, capture_content=True), _steps(mode), tp
 
 
 def serve(framework: str, mode: str) -> None:
@@ -161,6 +201,7 @@ def serve(framework: str, mode: str) -> None:
 
 
 MODES = ("none", "openinference", "agentracer")
+VARIANTS = {"autogen": ("agentracer-nollm", "spans-floor")}  # extra modes, measured in the same cycles
 
 
 def measure(fw: str, cycles: int, chunk: int, seeds: int) -> dict:
@@ -175,8 +216,9 @@ def measure(fw: str, cycles: int, chunk: int, seeds: int) -> dict:
     import random
 
     rng = random.Random(0)
-    per_cycle: dict[str, list[float]] = {m: [] for m in MODES}
-    all_times: dict[str, list[float]] = {m: [] for m in MODES}
+    modes = MODES + VARIANTS.get(fw, ())
+    per_cycle: dict[str, list[float]] = {m: [] for m in modes}
+    all_times: dict[str, list[float]] = {m: [] for m in modes}
     steps = 0
     for seed in range(seeds):
         # The same hash seed for the three modes: string hashing decides the order in which typing checks a
@@ -192,14 +234,14 @@ def measure(fw: str, cycles: int, chunk: int, seeds: int) -> dict:
                 cwd=ROOT,
                 env=env,
             )
-            for m in MODES
+            for m in modes
         }
         try:
             for m, p in procs.items():
                 if p.stdout.readline().strip() != "ready":
                     raise RuntimeError(f"{fw}/{m} child did not start")
             for _ in range(cycles):
-                order = list(MODES)
+                order = list(modes)
                 rng.shuffle(order)
                 meds = {}
                 for m in order:
@@ -208,7 +250,7 @@ def measure(fw: str, cycles: int, chunk: int, seeds: int) -> dict:
                     times = json.loads(procs[m].stdout.readline())
                     all_times[m].extend(times)
                     meds[m] = statistics.median(times)
-                for m in MODES:
+                for m in modes:
                     per_cycle[m].append(meds[m] - meds["none"])
             procs["agentracer"].stdin.write("steps\n")
             procs["agentracer"].stdin.flush()
@@ -224,9 +266,26 @@ def measure(fw: str, cycles: int, chunk: int, seeds: int) -> dict:
     return {
         "steps": steps,
         "median_ms": {m: statistics.median(v) for m, v in all_times.items()},
-        "overhead_ms": {m: statistics.median(per_cycle[m]) for m in MODES},
+        "overhead_ms": {m: statistics.median(per_cycle[m]) for m in modes},
         "cycles": len(per_cycle["none"]),
     }
+
+
+def cpu(fw: str, mode: str, runs: int = 150) -> None:
+    """Print the CPU time of this process (all threads) per run of ``fw`` in ``mode``: 30 warm-up runs, then
+    ``runs`` timed ones. Steadier than wall time on a loaded machine; run each mode in a process of its own."""
+    import logging
+    import warnings
+
+    logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")
+    one = {"langgraph": _langgraph, "autogen": _autogen, "autogen-openai": _autogen_openai}[fw](mode)[0]
+    for _ in range(30):
+        one()
+    c0 = time.process_time()
+    for _ in range(runs):
+        one()
+    print(f"{fw} {mode}: {(time.process_time() - c0) / runs * 1e3:.3f} ms CPU per run")
 
 
 def main() -> None:
@@ -235,10 +294,14 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=15, help="runs per mode per cycle")
     ap.add_argument("--seeds", type=int, default=3, help="hash seeds (a set of child processes each)")
     ap.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--cpu", nargs=2, metavar=("FRAMEWORK", "MODE"), help="CPU ms per run of one mode (see cpu())")
     ap.add_argument("--frameworks", default="langgraph,autogen,autogen-openai", help="comma-separated subset to run")
     args = ap.parse_args()
     if args.serve:
         serve(*args.serve)
+        return
+    if args.cpu:
+        cpu(*args.cpu)
         return
     rows = []
     for fw in args.frameworks.split(","):
@@ -258,6 +321,9 @@ def main() -> None:
     except OSError:
         load = "load average unknown"
     ratios = {fw: ratio for fw, _, _, _, _, ratio, _ in rows}
+    for fw, steps, _, oi, _, _, r in rows:
+        for v in VARIANTS.get(fw, ()):
+            print(f"{fw}/{v}: ratio={r['overhead_ms'][v] / steps / oi:.2f}", flush=True)
     head = "; ".join(f"{_SHORT[fw]} {r:.2f}" for fw, r in ratios.items())
     lines = [
         f"**Per-step overhead vs OpenInference, (agentracer − none) / (OpenInference − none): {head}** — "
@@ -274,11 +340,17 @@ def main() -> None:
         "OpenInference overhead per step | agentracer overhead per step | (agentracer − none) / (OpenInference − none) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for fw, steps, med, oi, ours, ratio, _ in rows:
+    for fw, steps, med, oi, ours, ratio, r in rows:
         lines.append(
             f"| {_NAMES[fw]} | {steps} | {med['none']:.2f} | {med['openinference']:.2f} | {med['agentracer']:.2f} | "
             f"{oi:.3f} ms | {ours:.3f} ms | **{ratio:.2f}** |"
         )
+        for v in VARIANTS.get(fw, ()):
+            mine = r["overhead_ms"][v] / steps
+            lines.append(
+                f"| {_VARIANT_NAMES[v]} | {steps} | {med['none']:.2f} | {med['openinference']:.2f} | {med[v]:.2f} | "
+                f"{oi:.3f} ms | {mine:.3f} ms | {mine / oi if oi > 0 else float('nan'):.2f} |"
+            )
     lines += ["", _RECORDS]
     print("\n".join(lines))
     if set(ratios) == set(_NAMES):  # a partial run (--frameworks) only prints
@@ -297,6 +369,14 @@ _NAMES = {
     "autogen-agentchat instrumentor (sees no LLM call)",
     "autogen-openai": "the same AutoGen team on `OpenAIChatCompletionClient` (in-process scripted OpenAI endpoint); "
     "OpenInference: autogen-agentchat + OpenAI instrumentors; agentracer with content capture on",
+}
+_VARIANT_NAMES = {
+    "agentracer-nollm": "↳ the same scripted AutoGen run, equal work: agentracer with its LLM-call recording removed "
+    "(bench-only patch), so that it records what OpenInference records there (run, 3 agent turns, the tool call; "
+    "5 spans) plus the `Trace`",
+    "spans-floor": "↳ the same scripted AutoGen run, no instrumentation plus agentracer's 9 spans made with the "
+    "OpenTelemetry SDK alone (same nesting and attribute counts, no plugin, no `Trace`): the floor of recording "
+    "those spans",
 }
 _RECORDS = """What each records. LangGraph: both record every node, LLM call and tool call; OpenInference also
 JSON-serialises every input and output onto the spans (most of its cost); agentracer adds replay keys and the

@@ -215,6 +215,9 @@ _DS_MARKERS: dict[str, tuple[str, ...]] = {
     # bot tokens are ``<digits>:A<34 more>`` (gitleaks' rule); detect-secrets' regex is looser
     "TelegramBotTokenDetector": (":A",),
     "DiscordBotTokenDetector": (".",),  # <id>.<timestamp>.<hmac>
+    # ``//.+/:_authToken=``: gated by its literal prefix ``//`` alone, ``.+`` made it quadratic on long text with
+    # ``//`` and no newline (URLs, base64: 28 s for 5 MB of prose); every match holds the key name
+    "NpmDetector": ("_authToken",),
 }
 
 

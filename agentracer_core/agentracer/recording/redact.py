@@ -13,6 +13,10 @@
 - :func:`configure` sets the process-wide options (``pii``, ``entropy``); :func:`redactor` makes a redactor
   with its own options, e.g. ``Recorder(redactor=redactor(pii=True))``. :func:`add_pattern` adds a regex to all.
 
+Texts over 64K characters are redacted by windows around cheap anchors (:mod:`agentracer.recording.longtext`),
+in time linear in the text with a small constant; their masked windows are remembered by (length, hash), so a
+message recorded as input, prompt and content is redacted once.
+
 detect-secrets is imported on the first redaction, not with ``agentracer``.
 """
 
@@ -28,6 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from .detectors import Rule, default_rules, entropy_rule, pii_rules
+from .longtext import LONG, masked_windows, splice
 
 __all__ = [
     "MASK", "WRITERS", "add_pattern", "configure", "patterns", "redact", "redact_any", "redact_item", "redact_pair",
@@ -41,7 +46,8 @@ _options = {"pii": False, "entropy": False}
 _engines: dict[tuple[bool, bool], _Engine] = {}
 _current: list[_Engine] = []  # the engine of the process-wide options, once built (the hot path of redact())
 _lock = threading.Lock()
-_CACHE_MAX_CHARS = 65536
+_CACHE_MAX_CHARS = LONG  # longer texts take the windowed path (recording/longtext.py), cached by _Engine.long
+_LONG_CACHE = 8  # long texts remembered per engine (the same message is kept as input, prompt and content)
 
 
 def _has_upper(m: str) -> bool:
@@ -102,9 +108,27 @@ class _Engine:
         self.plan = [(r, tuple(m for m in r.markers if _has_upper(m)), tuple(m for m in r.markers if not _has_upper(m)))
                      for r in rules]
         self.cached = functools.lru_cache(maxsize=4096)(self._run)
+        # long texts: (length, hash) -> the masked windows (small), not the text: nothing large is kept alive
+        self._long: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
 
     def __call__(self, text: str) -> str:
-        return self._run(text) if len(text) > _CACHE_MAX_CHARS else self.cached(text)
+        return self.long(text) if len(text) > _CACHE_MAX_CHARS else self.cached(text)
+
+    def long(self, text: str) -> str:
+        """A text over ``LONG`` characters: the windowed path when every rule has the run-or-word guarantee
+        (see recording/longtext.py), else the plain engine; the masked windows are remembered by the text's
+        length and hash (a hash is computed once per str object), because a recorded message comes back as
+        the step input, the prompt and the content."""
+        if not self.gated:  # PII or add_pattern rules: no windows, and no large result kept
+            return self._run(text)
+        key = (len(text), hash(text))
+        done = self._long.get(key)
+        if done is None:
+            done = masked_windows(text, self._run)
+            if len(self._long) >= _LONG_CACHE:
+                self._long.pop(next(iter(self._long)), None)
+            self._long[key] = done
+        return splice(text, done)
 
     def _run(self, text: str) -> str:
         low = text.lower()
@@ -239,7 +263,7 @@ def redact(text: str) -> str:
     if not _current:
         _current[:] = [_engine(_options["pii"], _options["entropy"])]
     eng = _current[0]
-    return eng.cached(text) if len(text) <= _CACHE_MAX_CHARS else eng._run(text)
+    return eng.cached(text) if len(text) <= _CACHE_MAX_CHARS else eng.long(text)
 
 
 _NAME_WORDS = ("secret", "passw", "pwd", "credential", "key", "token", "auth")
