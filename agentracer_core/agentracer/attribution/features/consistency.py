@@ -75,10 +75,10 @@ def _answer_mismatch(v: StepView, final_step: int, span: str | None) -> list[boo
 
 
 # How far back an argument is looked for: the task always, and the last this many characters of earlier
-# steps and tool outputs (~50k tokens, beyond any agent's context window). Who&When traces are far shorter,
-# so there the check reads everything; the bound keeps a 100,000-step trace linear (one search per argument
+# steps and tool outputs (~12k tokens: what an agent has just read). Who&When transcripts have no nested tool calls,
+# so the check never runs there; the bound keeps a 100,000-step trace linear (one search per argument
 # over at most this window, not over the whole history).
-ARG_LOOKBACK_CHARS = 200_000
+ARG_LOOKBACK_CHARS = 50_000
 
 
 def _tool_args_unseen(v: StepView) -> list[bool]:
