@@ -337,11 +337,11 @@ def report(
 
     items = _read(src)
     if all_:
-        path = write_all(items, out, method=method)
+        path = write_all(items, out, method=method, src=str(src))
         console.print(f"report index -> {path} ({len(items)} trace(s), one page each beside it)", soft_wrap=True)
         return
     item = _pick(items, src, index)
-    ctx: dict[str, Any] = {"trace_index": index}
+    ctx: dict[str, Any] = {"trace_index": index, "src": str(src)}
     sid = session_of(_trace_of(item))
     if sid:
         runs = next(idx for s, idx in group_by_session([session_of(_trace_of(i)) for i in items]) if s == sid)

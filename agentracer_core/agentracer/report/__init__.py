@@ -261,7 +261,8 @@ def render_report(
     """The report as an HTML string. ``attribution`` is the prediction to highlight (None: none).
 
     ``context`` places the trace among others: ``session`` (its session id), ``run``/``runs`` (its place in
-    that session), ``index_href`` (a link back to the index page of ``report --all``). A trace of more than
+    that session), ``index_href`` (a link back to the index page of ``report --all``), ``trace_index`` and
+    ``src`` (the trace's place in its file, for the page's ``agentracer show`` hints). A trace of more than
     :data:`LONG_RECORDS` records gets the long-run layout of :mod:`.long` (bounded size, steps on demand)."""
     trace = item.trace if isinstance(item, AnnotatedTrace) else item
     gold = item.gold if isinstance(item, AnnotatedTrace) else None

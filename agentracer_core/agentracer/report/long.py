@@ -57,7 +57,7 @@ function row(j){const s=S[j];let cells='';
 function fill(d){if(d.dataset.done)return;d.dataset.done='1';const s=S[+d.dataset.j];
   let h='<pre>'+esc(s[4]||'')+'</pre><div class="more">';
   if(D.full.includes(s[0]))h+='<a href="#s'+s[0]+'">this step in full, with its calls, above</a>';
-  else h+=(s[3]?s[3]+' nested call'+(s[3]===1?'':'s')+' · ':'')+'full text: <code>agentracer show FILE --index '
+  else h+=(s[3]?s[3]+' nested call'+(s[3]===1?'':'s')+' · ':'')+'full text: <code>agentracer show '+esc(D.file)+' --index '
     +D.index+' --steps '+s[0]+':'+(s[0]+1+s[3])+'</code>';
   d.insertAdjacentHTML('beforeend',h+'</div>');}
 function render(){const n=Math.max(1,Math.ceil(view.length/PAGE));page=Math.min(Math.max(page,0),n-1);
@@ -167,7 +167,7 @@ def render_long(
     data = {
         "a": [redact(a) for a in agents], "c": [color[a] for a in agents], "k": [redact(k) for k in kinds], "s": data_steps, "page": PAGE,
         "dec": dec, "gold": gstep, "full": sorted(top[p].index for p in shown),
-        "index": (context or {}).get("trace_index", 0),
+        "index": (context or {}).get("trace_index", 0), "file": str((context or {}).get("src") or "FILE"),
     }
     blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     parts.append('<canvas id="strip" aria-label="overview: one column per step"></canvas>')

@@ -50,8 +50,10 @@ def _attribute(trace: Trace, method: str | None) -> Attribution | None:
     return outcome_guard(trace, method=method) or get_attributor(method).attribute(trace)
 
 
-def write_all(items: list[Trace | AnnotatedTrace], out: str | Path, *, method: str | None = "embedded") -> Path:
-    """Write ``out`` (an index page) and, beside it, ``<stem>-<k>.html`` for each trace ``k``; return ``out``."""
+def write_all(items: list[Trace | AnnotatedTrace], out: str | Path, *, method: str | None = "embedded",
+              src: str | None = None) -> Path:
+    """Write ``out`` (an index page) and, beside it, ``<stem>-<k>.html`` for each trace ``k``; return ``out``.
+    ``src``: the file the traces came from (named in the pages' ``agentracer show`` hints)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     traces = [i.trace if isinstance(i, AnnotatedTrace) else i for i in items]
@@ -67,7 +69,7 @@ def write_all(items: list[Trace | AnnotatedTrace], out: str | Path, *, method: s
         page = out.with_name(f"{out.stem}-{k:0{width}d}.html")
         att = _attribute(tr, method)
         sid, r, m = place[k]
-        ctx: dict[str, Any] = {"index_href": out.name, "trace_index": k}
+        ctx: dict[str, Any] = {"index_href": out.name, "trace_index": k, "src": src}
         if sid:
             ctx.update(session=sid, run=r, runs=m)
         write_report(item, page, method=None, attribution=att, context=ctx)
