@@ -137,7 +137,10 @@ def show_cli(src: Path, *, width: int, index: int, steps: str | None, limit: int
         from ..attribution import get_attributor
         from ..attribution.confidence import outcome_guard
 
-        tr = v.whole()
+        try:
+            tr = v.whole()
+        except TraceError as e:
+            _fail(str(e))
         att = outcome_guard(tr, method="embedded") or get_attributor("embedded").attribute(tr)
     rank = {c["step"]: k + 1 for k, c in enumerate(att.candidates)} if att is not None else {}
     gold = v.gold
@@ -145,7 +148,11 @@ def show_cli(src: Path, *, width: int, index: int, steps: str | None, limit: int
     t = Table(title=f"steps {rows.start}..{max(rows.start, rows.stop - 1)} of {n}" if n else "no steps")
     for col in ("step", "agent", "kind", "content"):
         t.add_column(col, overflow="fold" if col == "content" else "ellipsis")
-    for s in v.rows(rows):
+    try:
+        page = v.rows(rows)
+    except TraceError as e:
+        _fail(str(e.with_file(str(src)) if not e.file else e))
+    for s in page:
         mark = " ★" if gold is not None and gold.step == s.index else ""
         mark += f" #{rank[s.index]}" if s.index in rank else ""
         text = (s.content or (json.dumps(s.tool_args) if s.tool_args is not None else "")).replace("\n", " ")
