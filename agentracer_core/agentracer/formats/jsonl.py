@@ -12,6 +12,10 @@ a new trace (files written before run ids were unique per run reused a thread id
 (a crash or a full disk tore it) is skipped with a :class:`SkippedLineWarning` naming the file and the line,
 and every run around it is kept; the writer starts on a fresh line after a torn one, so a torn line never
 swallows the next. The file stays plain JSONL (``jq``, ``pandas.read_json(lines=True)``).
+
+For very long files, :func:`scan_jsonl` makes one pass that builds no step (each trace's header, size and
+counts per agent and kind, as :class:`TraceEntry`), and :func:`load_steps` then reads just the steps asked for
+by seeking to their lines: ``agentracer show`` prints the first page of a 100,000-step file that way.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 A lane per agent (a swimlane timeline), every top-level step expandable with its LLM and tool calls nested
 under it, an overview strip of all steps, and the decisive step highlighted with its reason and confidence.
 The gold attribution is shown beside the prediction when it is known. Content is redacted and escaped.
+A run of more than :data:`LONG_RECORDS` records gets the bounded long-run layout of :mod:`.long`;
+:mod:`.pages` writes one page per trace of a file and an index grouped by session (``report --all``).
 """
 
 from __future__ import annotations
