@@ -168,3 +168,31 @@ def test_long_report_in_chromium_at_10000_steps(tmp_path: Path) -> None:
     m = re.search(r'id="a8000".*?<details class="step lazy"[^>]*>(.*?)</details>', page, re.S)
     assert m and "open" in page[m.start():m.start() + 400]
     assert "<pre>step 8000: lorem ipsum" in m.group(1) and "--steps 8000:8004" in m.group(1)
+
+
+def test_three_turns_of_a_langgraph_thread_show_as_one_session(tmp_path: Path) -> None:
+    pytest.importorskip("langgraph")
+    import agentracer
+    from agentracer_langgraph.fakes import scripted
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    model = scripted(respond=lambda msgs: f"reply to {msgs[-1].content}", model="fake")
+    g = StateGraph(MessagesState)
+    g.add_node("agent", lambda state: {"messages": [model.invoke(state["messages"])]})
+    g.add_edge(START, "agent")
+    g.add_edge("agent", END)
+    sink = tmp_path / "thread.jsonl"
+    graph = agentracer.instrument(g.compile(checkpointer=InMemorySaver()), sink=sink)
+    for turn in range(3):
+        graph.invoke({"messages": [("user", f"turn {turn}")]}, {"configurable": {"thread_id": "conv-7"}})
+    graph.invoke({"messages": [("user", "alone")]}, {"configurable": {"thread_id": "conv-8"}})
+    r = CliRunner().invoke(app, ["show", str(sink), "--index", "1"])
+    assert r.exit_code == 0, r.output
+    assert "trace 2 of 4" in r.output and "session conv-7 (run 2 of 3)" in r.output
+    assert "4 traces, 2 session(s)" in r.output and "session conv-7: 3 run(s), --index 0, >1, 2" in r.output
+    out = tmp_path / "rep" / "index.html"
+    r = CliRunner().invoke(app, ["report", str(sink), "--all", "-o", str(out), "-m", "first-speaker"])
+    assert r.exit_code == 0, r.output
+    assert re.findall(r'<h2 class="session" data-runs="(\d+)">session ([^ ]+)', out.read_text()) == [
+        ("3", "conv-7"), ("1", "conv-8")]
