@@ -88,6 +88,13 @@ def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
     return types if isinstance(types, tuple) else (types,)
 
 
+def _copied(value: Any) -> Any:
+    """A deep copy of ``value``; None, scalars and empty containers (most step fields) skip ``copy.deepcopy``."""
+    if value is None or type(value) in (str, int, float, bool) or (type(value) in (dict, list) and not value):
+        return value if type(value) not in (dict, list) else type(value)()
+    return copy.deepcopy(value)
+
+
 def _opt(d: dict[str, Any], key: str, types: type | tuple[type, ...], step: int | None, prefix: str = "") -> Any:
     value = d.get(key)
     if value is not None:
@@ -162,15 +169,15 @@ class Step:
             role=role,
             kind=kind,
             tool_name=_opt(d, "tool_name", str, idx),
-            tool_args=copy.deepcopy(d.get("tool_args")),
-            tool_result=copy.deepcopy(d.get("tool_result")),
+            tool_args=_copied(d.get("tool_args")),
+            tool_result=_copied(d.get("tool_result")),
             started=d.get("started"),
             ended=d.get("ended"),
             parent=parent,
             span_id=_opt(d, "span_id", str, idx),
-            replay=copy.deepcopy(d.get("replay") or {}),
-            usage=copy.deepcopy(d.get("usage") or {}),
-            metadata=copy.deepcopy(d.get("metadata") or {}),
+            replay=_copied(d.get("replay")) or {},
+            usage=_copied(d.get("usage")) or {},
+            metadata=_copied(d.get("metadata")) or {},
         )
 
 

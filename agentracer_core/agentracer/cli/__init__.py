@@ -25,7 +25,6 @@ from .common import (
     _print_attribution,
     _read,
     _set_outcome,
-    _step_range,
     _trace_of,
     console,
     err_console,
@@ -145,61 +144,12 @@ def show(
         False, "--attribute", "-a", help="Also attribute it (embedded): mark the top-3 candidate steps."
     ),
 ) -> None:
-    """Print a trace's summary (steps per agent and kind) and one page of its steps as a table."""
-    import warnings
-    from collections import Counter
+    """Print a trace's summary (steps per agent and kind, its session) and one page of its steps as a table.
 
-    from ..formats.jsonl import SkippedLineWarning
+    A JSONL file is read in one pass that keeps no step text; only the page's steps are parsed."""
+    from .show import show_cli
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SkippedLineWarning)
-        items = _read(src)
-    skipped = [w for w in caught if issubclass(w.category, SkippedLineWarning)]
-    if skipped:
-        console.print(f"[yellow]{src}: skipped {len(skipped)} malformed line(s)[/] (first: {skipped[0].message})",
-                      soft_wrap=True, highlight=False)
-    item = _pick(items, src, index)
-    tr = _trace_of(item)
-    gold = item.gold if isinstance(item, AnnotatedTrace) else None
-    n = len(tr.steps)
-    console.print(f"[bold]trace {index + 1} of {len(items)}[/] · {tr.run_id} · {tr.framework} · {tr.outcome} · "
-                  f"{n} steps", soft_wrap=True, highlight=False)
-    per_agent: dict[str, Counter[str]] = {}
-    for s in tr.steps:
-        per_agent.setdefault(s.agent, Counter())[s.kind] += 1
-    for agent, kinds in per_agent.items():
-        console.print(f"  {agent}: {sum(kinds.values())} (" + ", ".join(f"{k} {c}" for k, c in kinds.most_common())
-                      + ")", soft_wrap=True, highlight=False)
-    att = None
-    if attribute_:
-        from ..attribution import get_attributor
-        from ..attribution.confidence import outcome_guard
-
-        att = outcome_guard(tr, method="embedded") or get_attributor("embedded").attribute(tr)
-    rank = {c["step"]: k + 1 for k, c in enumerate(att.candidates)} if att is not None else {}
-    rows = _step_range(steps, limit, n)
-    t = Table(title=f"steps {rows.start}..{max(rows.start, rows.stop - 1)} of {n}" if n else "no steps")
-    for col in ("step", "agent", "kind", "content"):
-        t.add_column(col, overflow="fold" if col == "content" else "ellipsis")
-    for i in rows:
-        s = tr.steps[i]
-        mark = " ★" if gold is not None and gold.step == s.index else ""
-        mark += f" #{rank[s.index]}" if s.index in rank else ""
-        text = (s.content or (json.dumps(s.tool_args) if s.tool_args is not None else "")).replace("\n", " ")
-        indent = "  " if s.parent is not None else ""
-        t.add_row(f"{s.index}{mark}", indent + s.agent, s.kind, text[:width])
-    console.print(t)
-    if rows.stop < n:
-        nxt = f"{rows.stop}:{rows.stop + limit}" if limit > 0 else f"{rows.stop}:"
-        console.print(f"next page: agentracer show {src} --index {index} --steps {nxt}", soft_wrap=True, highlight=False)
-    if tr.final_answer is not None:
-        console.print(f"[bold]final answer:[/] {tr.final_answer[:300]}", soft_wrap=True, highlight=False)
-    if tr.task:
-        console.print(f"[bold]task:[/] {tr.task[:300]}")
-    if gold is not None:
-        console.print(f"[bold]gold:[/] agent={gold.agent} step={gold.step} — {gold.reason[:300]}")
-    if att is not None:
-        _print_attribution(att, "attribution")
+    show_cli(src, width=width, index=index, steps=steps, limit=limit, attribute=attribute_)
 
 
 
@@ -376,16 +326,33 @@ def train(config: Path = typer.Option(..., "--config", "-c", help="A recipe YAML
 @app.command()
 def report(
     src: Path = typer.Argument(..., help="A trace file."),
-    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Destination HTML file."),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Destination HTML file (with --all: the index page)."),
     method: str = typer.Option("embedded", "--method", "-m", help="The attribution method whose verdict it shows."),
     index: int = typer.Option(0, "--index", "-i", help="Which trace of the file (0 = the first)."),
+    all_: bool = typer.Option(
+        False, "--all", help="Every trace of the file: an index page at OUT (grouped by session) and one page per "
+        "trace beside it (OUT's name + -K.html)."
+    ),
 ) -> None:
-    """Write a self-contained HTML report: timeline per agent, decisive step highlighted."""
+    """Write a self-contained HTML report: timeline per agent, decisive step highlighted.
+
+    A long run (over 2,000 records) gets a bounded page: the decisive step and the candidates in full first,
+    every other step collapsed and rendered on demand."""
     from ..report import write_report
+    from ..report.pages import group_by_session, session_of, write_all
 
     items = _read(src)
+    if all_:
+        path = write_all(items, out, method=method, src=str(src))
+        console.print(f"report index -> {path} ({len(items)} trace(s), one page each beside it)", soft_wrap=True)
+        return
     item = _pick(items, src, index)
-    path = write_report(item, out, method=method)
+    ctx: dict[str, Any] = {"trace_index": index, "src": str(src)}
+    sid = session_of(_trace_of(item))
+    if sid:
+        runs = next(idx for s, idx in group_by_session([session_of(_trace_of(i)) for i in items]) if s == sid)
+        ctx.update(session=sid, run=runs.index(index) + 1, runs=len(runs))
+    path = write_report(item, out, method=method, context=ctx)
     console.print(f"report -> {path} (trace {index + 1} of {len(items)})", soft_wrap=True)
 
 

@@ -3,6 +3,8 @@
 A lane per agent (a swimlane timeline), every top-level step expandable with its LLM and tool calls nested
 under it, an overview strip of all steps, and the decisive step highlighted with its reason and confidence.
 The gold attribution is shown beside the prediction when it is known. Content is redacted and escaped.
+A run of more than :data:`LONG_RECORDS` records gets the bounded long-run layout of :mod:`.long`;
+:mod:`.pages` writes one page per trace of a file and an index grouped by session (``report --all``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..recording.redact import redact, redacts
+from ..recording.redact import redact, redact_any, redacts
 from ..trace import AnnotatedTrace, Attribution, Trace
 
 __all__ = ["render_report", "write_report"]
@@ -125,22 +127,71 @@ def _att_card(att: Attribution | None, title: str, cls: str, gold: Attribution |
     )
 
 
-def render_report(
-    item: Trace | AnnotatedTrace,
-    attribution: Attribution | None = None,
-    *,
-    title: str | None = None,
-) -> str:
-    """The report as an HTML string. ``attribution`` is the prediction to highlight (None: none)."""
-    trace = item.trace if isinstance(item, AnnotatedTrace) else item
-    gold = item.gold if isinstance(item, AnnotatedTrace) else None
+def _row_html(
+    parts: list[str], s: Any, agents: list[str], children: dict[int, list[Any]], dec: int | None,
+    gstep: int | None, attribution: Attribution | None, gold: Attribution | None,
+) -> None:
+    """Append one top-level step's row (a cell per lane, the step expandable with its nested calls)."""
+    lane = agents.index(s.agent) if s.agent in agents else 0
+    cls = ["row"]
+    if s.index == dec:
+        cls.append("decisive")
+    if s.index == gstep:
+        cls.append("gold")
+    search = html.escape(redact(f"{s.agent} {_short(s.content, 400)}").lower(), quote=True)
+    parts.append(f'<div class="{" ".join(cls)}" id="s{s.index}" data-step="{s.index}" data-agent="{_e(s.agent)}" '
+                 f'data-text="{search}"><div class="idx">{s.index}</div>')
+    for i in range(len(agents)):
+        parts.append('<div class="cell">')
+        if i == lane:
+            badges = ""
+            if s.index == dec:
+                badges += '<span class="badge dec">decisive</span>'
+            if s.index == gstep:
+                badges += '<span class="badge gold">gold</span>'
+            if s.kind != "agent_message":
+                badges += f'<span class="badge k">{_e(s.kind)}</span>'
+            kids = children.get(s.index, [])
+            if kids:
+                badges += f'<span class="badge k">{len(kids)} call{"s" if len(kids) != 1 else ""}</span>'
+            preview = _short(s.content) or (f"{s.tool_name}(…)" if s.tool_name else "(empty)")
+            parts.append(f'<details class="step"><summary>{badges}{_e(preview)}</summary>')
+            if s.index == dec and attribution is not None and attribution.reason:
+                parts.append(f'<div class="reason"><b>Why:</b> {_e(attribution.reason)}</div>')
+            if s.index == gstep and gold is not None and gold.reason:
+                parts.append(f'<div class="reason" style="background:#eefaf0"><b>Gold:</b> {_e(gold.reason)}</div>')
+            parts.append(f"<pre>{_e(_body(s.content or ''))}</pre>")
+            for c in kids:
+                label = f"chat {c.metadata.get('model', '')}" if c.kind == "llm_call" else (
+                    f"tool {c.tool_name}" if c.tool_name else c.kind)
+                detail = c.content
+                if c.kind == "tool_call" and c.tool_args is not None:
+                    detail = f"args: {json.dumps(c.tool_args, ensure_ascii=False, default=str)}\nresult: {c.content}"
+                parts.append(
+                    f'<div class="child" data-kind="{_e(c.kind)}"><span class="k">#{c.index} {_e(label)}</span>'
+                    f"<pre>{_e(_body(detail or ''))}</pre></div>"
+                )
+            parts.append("</details>")
+        parts.append("</div>")
+    parts.append("</div>")
+
+
+LONG_RECORDS = 2000  # above this many records a trace gets the long-run layout (:mod:`.long`)
+
+
+def _layout(trace: Trace) -> tuple[list[Any], list[str], dict[str, str], dict[int, list[Any]]]:
+    """(top-level steps, lanes in order of first appearance, lane colours, nested calls under each top step)."""
     top = trace.agent_steps()
     agents: list[str] = []
+    seen: set[str] = set()
     for s in top:
-        if s.agent not in agents:
+        if s.agent not in seen:
+            seen.add(s.agent)
             agents.append(s.agent)
+    used = {s.agent for s in trace.steps}
     for a in trace.agents:
-        if a not in agents and any(s.agent == a for s in trace.steps):
+        if a not in seen and a in used:
+            seen.add(a)
             agents.append(a)
     if not agents:
         agents = ["(no agent)"]
@@ -152,20 +203,33 @@ def render_report(
             while trace.steps[root].parent is not None:
                 root = trace.steps[root].parent  # type: ignore[assignment]
             children.setdefault(root, []).append(s)
-    dec = attribution.step if attribution is not None and attribution.parsed else None
-    gstep = gold.step if gold is not None else None
+    return top, agents, color, children
 
-    parts: list[str] = []
+
+def _head_html(
+    parts: list[str], trace: Trace, top: list[Any], agents: list[str], color: dict[str, str],
+    attribution: Attribution | None, gold: Attribution | None, title: str | None, context: dict[str, Any] | None,
+    css: str = "",
+) -> None:
+    """Append the document head and the page header: run facts, session, prediction and gold cards, legend."""
     parts.append("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>")
     parts.append("<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; "
                  "script-src 'unsafe-inline'\">")
-    parts.append(f"<title>{_e(title or ('AgenTracer · ' + trace.run_id))}</title><style>{_CSS}</style></head><body>")
+    parts.append(f"<title>{_e(title or ('AgenTracer · ' + trace.run_id))}</title><style>{_CSS}{css}</style></head><body>")
     parts.append("<header>")
     parts.append(f"<h1>{_e(title or 'AgenTracer report')}</h1>")
+    ctx = context or {}
+    where = ""
+    if ctx.get("index_href"):
+        where += f' · <a href="{html.escape(str(ctx["index_href"]), quote=True)}">all traces</a>'
+    sid = ctx.get("session") or trace.metadata.get("session_id")
+    if sid:
+        run = f" (run {ctx['run']} of {ctx['runs']})" if ctx.get("runs") else ""
+        where += f' · session <b id="session">{_e(str(sid))}</b>{run}'
     parts.append(
         f'<div class="meta">run <b>{_e(trace.run_id)}</b> · framework <b>{_e(trace.framework)}</b> · outcome '
         f'<b id="outcome">{_e(trace.outcome)}</b> · <b id="nsteps">{len(top)}</b> agent steps '
-        f"({len(trace.steps)} records) · {len(agents)} agents</div>"
+        f"({len(trace.steps)} records) · {len(agents)} agents{where}</div>"
     )
     if trace.task:
         parts.append(f'<div class="meta" style="margin-top:6px"><b>Task:</b> {_e(_short(trace.task, 600))}</div>')
@@ -181,6 +245,39 @@ def render_report(
         parts.append(f'<span><i class="sw" style="background:{color[a]}"></i>{_e(a)}</span>')
     parts.append("</div></header>")
 
+
+def _lanehead(parts: list[str], agents: list[str], color: dict[str, str], extra: str = "") -> None:
+    parts.append(f'<div class="lanehead"{extra}><div>step</div>')
+    for a in agents:
+        parts.append(f'<div style="border-top:3px solid {color[a]}">{_e(a)}</div>')
+    parts.append("</div>")
+
+
+def render_report(
+    item: Trace | AnnotatedTrace,
+    attribution: Attribution | None = None,
+    *,
+    title: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> str:
+    """The report as an HTML string. ``attribution`` is the prediction to highlight (None: none).
+
+    ``context`` places the trace among others: ``session`` (its session id), ``run``/``runs`` (its place in
+    that session), ``index_href`` (a link back to the index page of ``report --all``), ``trace_index`` and
+    ``src`` (the trace's place in its file, for the page's ``agentracer show`` hints). A trace of more than
+    :data:`LONG_RECORDS` records gets the long-run layout of :mod:`.long` (bounded size, steps on demand)."""
+    trace = item.trace if isinstance(item, AnnotatedTrace) else item
+    gold = item.gold if isinstance(item, AnnotatedTrace) else None
+    if len(trace.steps) > LONG_RECORDS:
+        from .long import render_long
+
+        return render_long(trace, attribution, gold, title=title, context=context)
+    top, agents, color, children = _layout(trace)
+    dec = attribution.step if attribution is not None and attribution.parsed else None
+    gstep = gold.step if gold is not None else None
+
+    parts: list[str] = []
+    _head_html(parts, trace, top, agents, color, attribution, gold, title, context)
     parts.append('<nav class="strip" aria-label="overview">')
     for s in top:
         cls = " ".join(c for c in ("decisive" if s.index == dec else "", "goldmark" if s.index == gstep else "") if c)
@@ -194,75 +291,57 @@ def render_report(
         '<button id="expand">expand all</button><button id="collapse">collapse all</button>'
         '<button id="jump">jump to decisive step</button></div>'
     )
-    parts.append(f'<main class="lanes" style="--n:{len(agents)}"><div class="lanehead"><div>step</div>')
-    for a in agents:
-        parts.append(f'<div style="border-top:3px solid {color[a]}">{_e(a)}</div>')
-    parts.append("</div>")
+    parts.append(f'<main class="lanes" style="--n:{len(agents)}">')
+    _lanehead(parts, agents, color)
     for s in top:
-        lane = agents.index(s.agent) if s.agent in agents else 0
-        cls = ["row"]
-        if s.index == dec:
-            cls.append("decisive")
-        if s.index == gstep:
-            cls.append("gold")
-        search = html.escape(f"{s.agent} {_short(s.content, 400)}".lower(), quote=True)
-        parts.append(f'<div class="{" ".join(cls)}" id="s{s.index}" data-step="{s.index}" data-agent="{_e(s.agent)}" '
-                     f'data-text="{search}"><div class="idx">{s.index}</div>')
-        for i in range(len(agents)):
-            parts.append('<div class="cell">')
-            if i == lane:
-                badges = ""
-                if s.index == dec:
-                    badges += '<span class="badge dec">decisive</span>'
-                if s.index == gstep:
-                    badges += '<span class="badge gold">gold</span>'
-                if s.kind != "agent_message":
-                    badges += f'<span class="badge k">{_e(s.kind)}</span>'
-                kids = children.get(s.index, [])
-                if kids:
-                    badges += f'<span class="badge k">{len(kids)} call{"s" if len(kids) != 1 else ""}</span>'
-                preview = _short(s.content) or (f"{s.tool_name}(…)" if s.tool_name else "(empty)")
-                parts.append(f'<details class="step"><summary>{badges}{_e(preview)}</summary>')
-                if s.index == dec and attribution is not None and attribution.reason:
-                    parts.append(f'<div class="reason"><b>Why:</b> {_e(attribution.reason)}</div>')
-                if s.index == gstep and gold is not None and gold.reason:
-                    parts.append(f'<div class="reason" style="background:#eefaf0"><b>Gold:</b> {_e(gold.reason)}</div>')
-                parts.append(f"<pre>{_e(_body(s.content or ''))}</pre>")
-                for c in kids:
-                    label = f"chat {c.metadata.get('model', '')}" if c.kind == "llm_call" else (
-                        f"tool {c.tool_name}" if c.tool_name else c.kind)
-                    detail = c.content
-                    if c.kind == "tool_call" and c.tool_args is not None:
-                        detail = f"args: {json.dumps(c.tool_args, ensure_ascii=False, default=str)}\nresult: {c.content}"
-                    parts.append(
-                        f'<div class="child" data-kind="{_e(c.kind)}"><span class="k">#{c.index} {_e(label)}</span>'
-                        f"<pre>{_e(_body(detail or ''))}</pre></div>"
-                    )
-                parts.append("</details>")
-            parts.append("</div>")
-        parts.append("</div>")
+        _row_html(parts, s, agents, children, dec, gstep, attribution, gold)
     parts.append("</main>")
     parts.append(f"<script>{_JS}</script></body></html>")
     return "".join(parts)
 
 
+def _attribute(trace: Trace, method: str) -> Attribution:
+    from ..attribution import get_attributor
+    from ..attribution.confidence import outcome_guard
+
+    # a successful run is not blamed (its card says so); see agentracer.attribution.confidence
+    return outcome_guard(trace, method=method) or get_attributor(method).attribute(trace)
+
+
 @redacts("item", "attribution")
+def _render_whole(item: Trace | AnnotatedTrace, method: str | None, attribution: Attribution | None,
+                  context: dict[str, Any] | None) -> str:
+    trace = item.trace if isinstance(item, AnnotatedTrace) else item
+    if attribution is None and method:
+        attribution = _attribute(trace, method)
+    return render_report(item, attribution, context=context)
+
+
 def write_report(
     item: Trace | AnnotatedTrace,
     out: str | Path,
     *,
     method: str | None = "embedded",
     attribution: Attribution | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Path:
-    """Attribute ``item`` with ``method`` (unless ``attribution`` is given) and write the report to ``out``."""
-    trace = item.trace if isinstance(item, AnnotatedTrace) else item
-    if attribution is None and method:
-        from ..attribution import get_attributor
-        from ..attribution.confidence import outcome_guard
+    """Attribute ``item`` with ``method`` (unless ``attribution`` is given) and write the report to ``out``
+    (``context``: see :func:`render_report`). Every string written is redacted.
 
-        # a successful run is not blamed (its card says so); see agentracer.attribution.confidence
-        attribution = outcome_guard(trace, method=method) or get_attributor(method).attribute(trace)
-    text = render_report(item, attribution)
+    A trace of up to :data:`LONG_RECORDS` records is redacted whole first (and attributed redacted). A longer
+    one is attributed as it is (as ``agentracer attribute`` does) and its long-run page redacts what it shows:
+    the steps in full, the previews, the names and the attribution; copying a 100,000-step trace to redact text
+    the page never shows would cost more than the rest of the report."""
+    trace = item.trace if isinstance(item, AnnotatedTrace) else item
+    if len(trace.steps) <= LONG_RECORDS:
+        text = _render_whole(item, method, attribution, context)
+    else:
+        from .long import render_long
+
+        if attribution is None and method:
+            attribution = _attribute(trace, method)
+        gold = item.gold if isinstance(item, AnnotatedTrace) else None
+        text = render_long(trace, redact_any(attribution), redact_any(gold), context=context)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

@@ -74,27 +74,30 @@ def _answer_mismatch(v: StepView, final_step: int, span: str | None) -> list[boo
     return mismatch
 
 
+# How far back an argument is looked for: the task always, and the last this many characters of earlier
+# steps and tool outputs (~12k tokens: what an agent has just read). Who&When transcripts have no nested tool calls,
+# so the check never runs there; the bound keeps a 100,000-step trace linear (one search per argument
+# over at most this window, not over the whole history).
+ARG_LOOKBACK_CHARS = 50_000
+
+
 def _tool_args_unseen(v: StepView) -> list[bool]:
     """A tool called with an entity-like argument (a name, an id, a number; not code or a query sentence)
-    that neither the task nor any earlier step or tool output mentioned."""
+    that neither the task nor any earlier step or tool output (within :data:`ARG_LOOKBACK_CHARS`) mentioned."""
     arg_unseen = [False] * v.n
-    seen_text = v.task.lower()
     children = v.children
     calls = any(k.kind == "tool_call" and k.tool_args for s in v.cands for k in children.get(s.index, []))
-    for i, s in enumerate(v.cands if calls else ()):
+    if not calls:
+        return arg_unseen
+    # the text seen before step i is seen[:ends[i]]: built once, searched in place (no growing copies)
+    task_low = v.task.lower()
+    parts = [task_low]
+    ends = []
+    size = len(task_low)
+    for i, s in enumerate(v.cands):
+        ends.append(size)
         kids = children.get(s.index, [])
-        for k in kids:
-            if k.kind == "tool_call" and k.tool_args:
-                args = k.tool_args.values() if isinstance(k.tool_args, dict) else k.tool_args
-                if isinstance(args, str):
-                    args = [args]
-                try:
-                    vals = [str(a).strip().lower() for a in args]
-                except TypeError:
-                    vals = [str(args).strip().lower()]
-                if any(_entity_like(x) and x not in seen_text for x in vals):
-                    arg_unseen[i] = True
-        seen_text += (
+        part = (
             "\n"
             + v.lows[i]
             + "\n"
@@ -103,6 +106,33 @@ def _tool_args_unseen(v: StepView) -> list[bool]:
                 for k in kids
             )
         )
+        parts.append(part)
+        size += len(part)
+    seen = "".join(parts)
+    del parts
+    n_task = len(task_low)
+    for i, s in enumerate(v.cands):
+        end = ends[i]
+        lo = end - ARG_LOOKBACK_CHARS
+        for k in children.get(s.index, []):
+            if k.kind == "tool_call" and k.tool_args:
+                args = k.tool_args.values() if isinstance(k.tool_args, dict) else k.tool_args
+                if isinstance(args, str):
+                    args = [args]
+                try:
+                    vals = [str(a).strip().lower() for a in args]
+                except TypeError:
+                    vals = [str(args).strip().lower()]
+                for x in vals:
+                    if not _entity_like(x):
+                        continue
+                    if lo <= n_task:
+                        hit = seen.find(x, 0, end) >= 0
+                    else:
+                        hit = seen.find(x, 0, n_task) >= 0 or seen.find(x, lo, end) >= 0
+                    if not hit:
+                        arg_unseen[i] = True
+                        break
     return arg_unseen
 
 
