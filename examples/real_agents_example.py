@@ -104,8 +104,9 @@ def build_team(base_url: str) -> Any:
     from langchain_openai import ChatOpenAI
 
     def chat() -> ChatOpenAI:
+        # max_tokens goes out as max_completion_tokens, which llama_cpp.server ignores: extra_body sends both
         return ChatOpenAI(model="smollm2", base_url=base_url, api_key="local", temperature=0, max_tokens=80,
-                          timeout=120)
+                          extra_body={"max_tokens": 80}, timeout=120)
 
     graph = pipeline_graph({name: chat() for name in ROLES}, roles=ROLES, checkpointer=InMemorySaver())
     return agentracer.instrument(graph)  # the one line: every run is recorded

@@ -105,8 +105,11 @@ def openai_chat_model(base_url: str, model: str, api_key: str | None = None, tem
     try:
         from langchain_openai import ChatOpenAI  # type: ignore[import-not-found]
 
+        # langchain-openai sends the bound as max_completion_tokens, which llama.cpp's server ignores: send
+        # max_tokens as well (extra_body), so that a local server stops too
+        extra = {"extra_body": {"max_tokens": max_tokens}} if max_tokens else {}
         return ChatOpenAI(base_url=base_url, model=model, api_key=api_key or "none", temperature=temperature,
-                          max_tokens=max_tokens)
+                          max_tokens=max_tokens, **extra)
     except ImportError:
         pass
     from agentracer.refinement.llm import openai_chat
