@@ -403,7 +403,7 @@ def write_table(result: dict, path: Path) -> None:
 def write_real_table(result: dict, path: Path, png: str) -> None:
     """The markdown rows of the real-weights variant (zero-shot, after GRPO, floors) for BENCHMARKS.md."""
     z, b, a, f, c = result["zero_shot"], result["before"], result["after"], result["floors"], result["curves"]
-    k = min(10, len(c["reward"]))
+    k = max(1, min(10, len(c["reward"]) // 2))
 
     def first_last(name: str) -> str:
         return f"{statistics.mean(c[name][:k]):.3f} → {statistics.mean(c[name][-k:]):.3f}"
