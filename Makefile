@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-all
 # CUDA torch.
 CPU_PIN := -c .ci/constraints-cpu.txt
 
-.PHONY: demo test bench lint venv install clean vllm-test phoenix phoenix-test dist user-install-test real-llm real-demo
+.PHONY: demo test bench lint venv install clean vllm-test phoenix phoenix-test dist user-install-test real-llm real-demo real-refine
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,10 @@ real-llm: $(REAL_STAMP)
 
 real-demo: $(REAL_STAMP)
 	$(BIN)/python examples/real_agents_example.py
+
+# `agentracer refine --base-url` for 2 rounds on the same real agents (3 tasks, 48-token replies: minutes).
+real-refine: $(REAL_STAMP)
+	$(BIN)/python examples/real_agents_example.py --refine-only
 
 demo: $(STAMP)
 	$(BIN)/agentracer demo

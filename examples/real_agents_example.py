@@ -6,12 +6,16 @@ The model is SmolLM2-135M-Instruct (a real pretrained model, GGUF, shipped by th
 against any OpenAI-compatible endpoint — records every run with ``agentracer.instrument``, and for each small
 arithmetic task prints the answer, the outcome, AgenTracer's attribution and its check by replay
 (``agentracer.verify``: the attributed step is replaced by a correct action and the run's suffix re-runs on
-the real model). Then, with ``--refine``, ``agentracer refine --base-url`` for two rounds on the same server.
+the real model). Then, with ``--refine`` (or ``--refine-only``, ``make real-refine``), ``agentracer refine
+--base-url`` for two rounds on the same server: attribution-fed notes (the embedded tracer) against the generic
+Self-Refine critique written by the same model, bounded to a few tasks and short replies so that it ends in
+minutes on 2 cores.
 
 This 135M model is weak: it gets many of these sums wrong, and as a tracer it tends to name the first agent.
 The run proves the paths work on real weights; it measures no tracer accuracy.
 
     make real-demo                       # or: python examples/real_agents_example.py [--tracer llamacpp]
+    make real-refine                     # python examples/real_agents_example.py --refine-only
 """
 
 from __future__ import annotations
@@ -100,8 +104,9 @@ def build_team(base_url: str) -> Any:
     from langchain_openai import ChatOpenAI
 
     def chat() -> ChatOpenAI:
+        # max_tokens goes out as max_completion_tokens, which llama_cpp.server ignores: extra_body sends both
         return ChatOpenAI(model="smollm2", base_url=base_url, api_key="local", temperature=0, max_tokens=80,
-                          timeout=120)
+                          extra_body={"max_tokens": 80}, timeout=120)
 
     graph = pipeline_graph({name: chat() for name in ROLES}, roles=ROLES, checkpointer=InMemorySaver())
     return agentracer.instrument(graph)  # the one line: every run is recorded
@@ -157,11 +162,35 @@ def run_task(graph: Any, task: dict[str, str], tracer: str) -> dict[str, Any]:
     return row
 
 
+def demo(url: str, tracer: str) -> None:
+    """The per-task demo: run, check, attribute and verify each task on the real agents."""
+    graph = build_team(url)
+    rows = []
+    for task in TASKS:
+        t0 = time.perf_counter()
+        row = run_task(graph, task, tracer)
+        row["total_s"] = time.perf_counter() - t0
+        rows.append(row)
+        print(f"- {task['id']:7} {task['question']!r} expected {task['answer']}\n"
+              f"    answer: {row['answer'][:100]!r}\n    outcome: {row['outcome']}; attribution: "
+              f"{row['attribution']}; verification: {row['verification']} ({row['total_s']:.1f}s)")
+    failed = [r for r in rows if r["outcome"] == "failure"]
+    confirmed = sum(r["verification"].startswith("confirmed") for r in failed)
+    refuted = sum(r["verification"].startswith("refuted") for r in failed)
+    print(f"\n{len(rows) - len(failed)}/{len(rows)} tasks right; of {len(failed)} failures the replay confirmed "
+          f"{confirmed} attribution(s) and refuted {refuted} (attribution and replay disagree on {refuted}); "
+          f"{len(failed) - confirmed - refuted} could not be checked.")
+
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tracer", default="openai", help="openai (the same server, constrained JSON), llamacpp "
                     "(in-process), or any attribution method string (e.g. embedded)")
     ap.add_argument("--refine", action="store_true", help="then run `agentracer refine --base-url` for 2 rounds")
+    ap.add_argument("--refine-only", action="store_true", help="only the 2 refine rounds (no per-task demo)")
+    ap.add_argument("--refine-tasks", type=int, default=3, help="refine: tasks (and as many held-out ones)")
+    ap.add_argument("--max-tokens", type=int, default=48, help="refine: bound on every agent's and critic's reply")
     args = ap.parse_args()
     model = gguf_path()
     print(f"model: {model.name} (real weights; weak: this run measures no tracer accuracy)")
@@ -169,27 +198,18 @@ def main() -> None:
         tracer = {"openai": f"openai:smollm2@{server.url}?constrain=1",
                   "llamacpp": f"llamacpp:{model}?n_ctx=4096&threads=2"}.get(args.tracer, args.tracer)
         print(f"server: {server.url} (pid {server.proc.pid if server.proc else '?'}); tracer: {tracer}")
-        graph = build_team(server.url)
-        rows = []
-        for task in TASKS:
-            t0 = time.perf_counter()
-            row = run_task(graph, task, tracer)
-            row["total_s"] = time.perf_counter() - t0
-            rows.append(row)
-            print(f"- {task['id']:7} {task['question']!r} expected {task['answer']}\n"
-                  f"    answer: {row['answer'][:100]!r}\n    outcome: {row['outcome']}; attribution: "
-                  f"{row['attribution']}; verification: {row['verification']} ({row['total_s']:.1f}s)")
-        failed = [r for r in rows if r["outcome"] == "failure"]
-        confirmed = sum(r["verification"].startswith("confirmed") for r in failed)
-        refuted = sum(r["verification"].startswith("refuted") for r in failed)
-        print(f"\n{len(rows) - len(failed)}/{len(rows)} tasks right; of {len(failed)} failures the replay confirmed "
-              f"{confirmed} attribution(s) and refuted {refuted} (attribution and replay disagree on {refuted}); "
-              f"{len(failed) - confirmed - refuted} could not be checked.")
-        if args.refine:
+        if not args.refine_only:
+            demo(server.url, tracer)
+        if args.refine or args.refine_only:
             cmd = [sys.executable, "-m", "agentracer.cli", "refine", "--base-url", server.url, "--model", "smollm2",
-                   "--framework", "langgraph", "--rounds", "2", "--n-tasks", "3", "--out", "runs/real-refine"]
-            print("\n$ agentracer " + " ".join(cmd[3:]))
-            subprocess.run(cmd, check=False)
+                   "--framework", "langgraph", "--rounds", "2", "--n-tasks", str(args.refine_tasks),
+                   "--methods", "none,generic,tracer:embedded", "--guard", "on",
+                   "--max-tokens", str(args.max_tokens), "--out", "runs/real-refine"]
+            print("\n$ agentracer " + " ".join(cmd[3:]), flush=True)
+            t0 = time.perf_counter()
+            rc = subprocess.run(cmd, check=False).returncode
+            print(f"refine: exit {rc} after {time.perf_counter() - t0:.0f} s; per-round accuracies above (r0 = no "
+                  "feedback; Δ = last round - r0) and in runs/real-refine/summary.json")
 
 
 if __name__ == "__main__":

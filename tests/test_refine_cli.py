@@ -125,3 +125,20 @@ def test_real_run_path_against_local_openai_compatible_server(tmp_path: Path) ->
         hits = [sim.role_of(p) for r in server.requests for p in ["\n".join(m["content"] for m in r["messages"])]
                 if marker in p]
         assert hits and set(hits) == {role}
+
+
+def test_bounded_real_run_sends_max_tokens_and_runs_only_the_named_methods(tmp_path: Path) -> None:
+    """--methods/--guard/--max-tokens: only those runs, and every agent's and critic's request carries
+    ``max_tokens`` (llama.cpp's server ignores ``max_completion_tokens``, which ChatOpenAI sends)."""
+    pytest.importorskip("langgraph")
+    out = tmp_path / "bounded"
+    with _Server() as server:
+        res = CliRunner().invoke(app, ["refine", "--base-url", server.url, "--model", "m", "--framework", "langgraph",
+                                       "--rounds", "1", "--n-tasks", "3", "--methods", "none,generic,tracer:embedded",
+                                       "--guard", "on", "--max-tokens", "24", "--out", str(out)], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["label"] for r in summary["systems"]["langgraph"]] == ["none", "generic +guard", "tracer:embedded +guard"]
+    assert server.requests and all(r.get("max_tokens") == 24 for r in server.requests)
+    res = CliRunner().invoke(app, ["refine", "--demo", "--guard", "sometimes", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "both, on or off" in res.output

@@ -97,21 +97,27 @@ def sim_chat_model(policy: SimPolicy, role: str, log: list[tuple[str, str]] | No
 _OPENAI_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
 
 
-def openai_chat_model(base_url: str, model: str, api_key: str | None = None, temperature: float = 0.0) -> BaseChatModel:
+def openai_chat_model(base_url: str, model: str, api_key: str | None = None, temperature: float = 0.0,
+                      max_tokens: int | None = None) -> BaseChatModel:
     """A LangChain chat model for an OpenAI-compatible endpoint: ``ChatOpenAI`` when ``langchain-openai`` is
     installed, else a scripted model answering through :func:`agentracer.refinement.openai_chat` (no tools,
-    no streaming)."""
+    no streaming). ``max_tokens`` bounds each reply (None: the server's default)."""
     try:
         from langchain_openai import ChatOpenAI  # type: ignore[import-not-found]
 
-        return ChatOpenAI(base_url=base_url, model=model, api_key=api_key or "none", temperature=temperature)
+        # langchain-openai sends the bound as max_completion_tokens, which llama.cpp's server ignores: send
+        # max_tokens as well (extra_body), so that a local server stops too
+        extra = {"extra_body": {"max_tokens": max_tokens}} if max_tokens else {}
+        return ChatOpenAI(base_url=base_url, model=model, api_key=api_key or "none", temperature=temperature,
+                          max_tokens=max_tokens, **extra)
     except ImportError:
         pass
     from agentracer.refinement.llm import openai_chat
 
     def respond(messages: list[BaseMessage]) -> str:
         payload = [{"role": _OPENAI_ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
-        return openai_chat(base_url, model, payload, api_key=api_key, temperature=temperature)
+        return openai_chat(base_url, model, payload, api_key=api_key, temperature=temperature,
+                           max_tokens=max_tokens or 512)
 
     return ScriptedChatModel(respond=respond, model=model)
 

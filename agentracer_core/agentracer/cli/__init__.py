@@ -368,12 +368,17 @@ def refine(
     tasks: Path | None = typer.Option(None, "--tasks", help="JSONL of {question, answer} (default: generated)."),
     n_tasks: int = typer.Option(40, "--n-tasks", help="Generated tasks (and as many held-out ones)."),
     tracer: list[str] = typer.Option([], "--tracer", help="Extra attribution backends, e.g. openai:MODEL@URL."),
+    methods: str | None = typer.Option(None, "--methods", help="Comma list replacing the default methods, e.g. "
+                                       "none,generic,tracer:embedded."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Bound on each real agent's and the critic's reply."),
+    guard: str = typer.Option("both", "--guard", help="Regression guard: both (with and without), on, off."),
 ) -> None:
     """Self-refinement rounds: attribution fed back to the responsible agent, vs generic reflection."""
     from ..refinement import refine_cli
 
     refine_cli(demo=demo, rounds=rounds, out=out, base_url=base_url, model=model, framework=framework, seed=seed,
-               console=console, tasks=tasks, n_tasks=n_tasks, tracers=tracer)
+               console=console, tasks=tasks, n_tasks=n_tasks, tracers=tracer,
+               methods=methods.split(",") if methods else None, max_tokens=max_tokens, guard=guard)
 
 
 @app.command()

@@ -33,9 +33,17 @@ def refine_cli(
     n_tasks: int = 40,
     tracers: Sequence[str] = (),
     api_key: str | None = None,
+    methods: Sequence[str] | None = None,
+    max_tokens: int | None = None,
+    guard: str = "both",
 ) -> dict[str, list[RefineResult]]:
     """``agentracer refine``: the demo (``demo=True``, simulated agents, offline) or a real run
-    (``base_url`` + ``model``); writes JSON per round and method, a summary and a PNG, prints a table."""
+    (``base_url`` + ``model``); writes JSON per round and method, a summary and a PNG, prints a table.
+
+    ``methods`` replaces the default list (none, generic, random, tracer:embedded, the extra ``tracers``
+    and tracer:oracle); ``max_tokens`` bounds every reply of the real agents and of the critic; ``guard``
+    is ``both`` (each feedback method with and without the regression guard), ``on`` or ``off``. The last
+    three bound a run on a slow local model."""
     from ..errors import CommandError
     from ..samples import simulated as sim
 
@@ -67,9 +75,15 @@ def refine_cli(
         train = sim.make_tasks(n_tasks, seed, prefix="t")
         held = sim.make_tasks(n_tasks, seed, prefix="h")
         oracle_ok = True
-    methods = ["none", "generic", "random", "tracer:embedded", *[f"tracer:{t}" for t in tracers]]
-    if oracle_ok:
-        methods.append("tracer:oracle")
+    if guard not in ("both", "on", "off"):
+        raise CommandError(f"--guard {guard}: expected both, on or off")
+    guards = {"both": (True, False), "on": (True,), "off": (False,)}[guard]
+    if methods:
+        methods = [m.strip() for m in methods if m.strip()]
+    else:
+        methods = ["none", "generic", "random", "tracer:embedded", *[f"tracer:{t}" for t in tracers]]
+        if oracle_ok:
+            methods.append("tracer:oracle")
     if demo:
         console.print(f"[bold yellow]{sim.NOTICE}[/]")
         policy = sim.SimPolicy(seed=seed)
@@ -81,21 +95,22 @@ def refine_cli(
         else:
             assert base_url and model
             if f == "maas":
-                system = sim.maas_system(lambda: OpenAICompatLLM(base_url, model, api_key), isolate=True)
+                system = sim.maas_system(lambda: OpenAICompatLLM(base_url, model, api_key,
+                                                                 max_tokens=max_tokens or 512), isolate=True)
             else:
-                endpoint = {"base_url": base_url, "model": model, "api_key": api_key}
+                endpoint = {"base_url": base_url, "model": model, "api_key": api_key, "max_tokens": max_tokens}
                 system = sim.langgraph_system(endpoint=endpoint, isolate=True)
-            critic = llm_critic(base_url, model, api_key)
+            critic = llm_critic(base_url, model, api_key, max_tokens=max_tokens or 512)
         console.print(f"[bold]{f}[/]: {len(train)} tasks, {len(held)} held-out, {rounds} rounds, "
                       f"methods: {', '.join(methods)}")
         t0 = time.perf_counter()
         results[f] = compare(
             system.build, train, numeric_match, rounds, methods=methods, run=system.run, eval_tasks=held or None,
-            seed=seed, critic=critic, oracle=system.oracle if oracle_ok else None,
+            seed=seed, critic=critic, oracle=system.oracle if oracle_ok else None, guards=guards,
         )
         console.print(f"  done in {time.perf_counter() - t0:.1f}s")
     meta = {"rounds": rounds, "seed": seed, "n_tasks": len(train), "n_held_out": len(held),
-            "methods": methods, "frameworks": frameworks,
+            "methods": methods, "frameworks": frameworks, "guard": guard, "max_tokens": max_tokens,
             "agents": "simulated" if demo else f"{model} @ {base_url}"}
     if demo:
         meta["notice"] = sim.NOTICE

@@ -39,18 +39,21 @@ def openai_chat(base_url: str, model: str, messages: list[dict[str, str]], *, ap
 class OpenAICompatLLM:
     """A MaAS-shaped LLM (``async aask``) backed by an OpenAI-compatible endpoint."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, temperature: float = 0.0) -> None:
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, temperature: float = 0.0,
+                 max_tokens: int = 512) -> None:
         self.base_url, self.model, self.api_key, self.temperature = base_url, model, api_key, temperature
+        self.max_tokens = max_tokens
 
     async def aask(self, msg: Any, system_msgs: list[str] | None = None, *args: Any, **kwargs: Any) -> str:
         messages = [{"role": "system", "content": s} for s in system_msgs or []]
         messages += [{"role": "user", "content": msg}] if isinstance(msg, str) else list(msg)
         return await asyncio.to_thread(openai_chat, self.base_url, self.model, messages, api_key=self.api_key,
-                                       temperature=self.temperature)
+                                       temperature=self.temperature, max_tokens=self.max_tokens)
 
 
-def llm_critic(base_url: str, model: str, api_key: str | None = None) -> Callable[[Trace, Any], str]:
-    """A Self-Refine-style critic: the LLM reads the whole trajectory and writes a critique for every agent."""
+def llm_critic(base_url: str, model: str, api_key: str | None = None, max_tokens: int = 512) -> Callable[[Trace, Any], str]:
+    """A Self-Refine-style critic: the LLM reads the whole trajectory and writes a critique for every agent
+    (at most ``max_tokens`` tokens)."""
 
     def critic(trace: Trace, task: Any) -> str:
         steps = "\n".join(f"[{s.index}] {s.agent}: {clip(s.content, 400)}" for s in trace.agent_steps())
@@ -60,7 +63,8 @@ def llm_critic(base_url: str, model: str, api_key: str | None = None) -> Callabl
             f"Write a short critique of the whole trajectory with concrete suggestions to improve it "
             f"(Self-Refine style). It will be shown to every agent."
         )
-        return openai_chat(base_url, model, [{"role": "user", "content": prompt}], api_key=api_key)
+        return openai_chat(base_url, model, [{"role": "user", "content": prompt}], api_key=api_key,
+                           max_tokens=max_tokens)
 
     return critic
 

@@ -99,10 +99,17 @@ def config_from_dict(d: Any, *, base_dir: Path | None = None, source: str | None
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     model = _expect(d.get("model", "tiny"), str, "model", source).strip()
     if not model:
-        raise ConfigError("must name a model path, a hub id, 'tiny' or random:SIZE", file=source, key="model")
+        raise ConfigError("must name a model path, a hub id, 'tiny', random:SIZE or gguf:PATH", file=source, key="model")
     if model.startswith("random:") and model.split(":", 1)[1] not in RANDOM_CONFIGS:
         raise ConfigError(f"unknown size; expected one of {sorted(RANDOM_CONFIGS)}", file=source, key="model")
-    if model != "tiny" and not model.startswith("random:"):
+    if model.startswith("gguf:"):  # real weights from a GGUF file: an alias or a path (checked when training)
+        name = model.split(":", 1)[1].strip()
+        if not name:
+            raise ConfigError("expected gguf:PATH.gguf or gguf:smollm2", file=source, key="model")
+        if name.endswith(".gguf"):  # a path (an alias such as smollm2 stays as it is)
+            as_path = Path(name).expanduser()
+            model = "gguf:" + str(as_path if as_path.is_absolute() else (base / as_path).resolve())
+    elif model != "tiny" and not model.startswith("random:"):
         as_path = Path(model).expanduser()
         if as_path.is_absolute():
             model = str(as_path)

@@ -2,7 +2,8 @@
 
 A recipe is a YAML file (see the shipped ``agentracer/training/recipes/``)::
 
-    model: tiny                      # a local path, a hub id, ``tiny`` (built here), or random:qwen3-0.6b|qwen3-8b
+    model: tiny                      # a local path, a hub id, ``tiny`` (built here), random:qwen3-0.6b|qwen3-8b,
+                                     # or gguf:PATH.gguf / gguf:smollm2 (real weights, dequantized once)
     dataset: synthetic:32            # or whowhen:DIR, a trace file/folder, a saved annotation dataset; or a list
     output_dir: runs/cpu-smoke       # relative paths are resolved from the current directory
     prompt: {max_prompt_tokens: 1024, enable_thinking: false, with_ground_truth: false}
@@ -189,11 +190,19 @@ def _build_random(name: str, out: Path, seed: int) -> Path:
 
 
 def prepare_model(cfg: TrainConfig) -> str:
-    """The model to train, as a path or hub id: builds ``tiny`` / ``random:SIZE`` under ``output_dir``."""
+    """The model to train, as a path or hub id: builds ``tiny`` / ``random:SIZE`` under ``output_dir``, and
+    dequantizes ``gguf:...`` there once (:mod:`agentracer.training.gguf`)."""
     if cfg.model == "tiny":
         from ..testing import build_tiny_qwen3
 
         return str(build_tiny_qwen3(cfg.output_dir / "base-model", seed=cfg.seed, **cfg.tiny))
+    if cfg.model.startswith("gguf:"):
+        from .gguf import GGUFError, dequantize_gguf, resolve_gguf
+
+        try:
+            return str(dequantize_gguf(resolve_gguf(cfg.model, base_dir=cfg.base_dir), cfg.output_dir / "base-model"))
+        except GGUFError as e:
+            raise ConfigError(str(e), file=cfg.source, key="model") from None
     if cfg.model.startswith("random:"):
         return str(_build_random(cfg.model.split(":", 1)[1], cfg.output_dir / "base-model", cfg.seed))
     return cfg.model
