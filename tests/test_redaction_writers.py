@@ -23,6 +23,10 @@ NO_CONTENT = {
     "agentracer.training.grpo:train": "training config, loss logs and checkpoints (the rows were redacted by grpo_rows)",
     "agentracer.training.grpo:save_for_inference": "model weights and the training config",
     "agentracer.refinement.outputs:plot_results": "the accuracy plot (a PNG of numbers)",
+    "agentracer.training.gguf:dequantize_gguf": "model weights and their config, dequantized from a GGUF file",
+    "agentracer.data.who_and_when:write_who_and_when": "the public Who&When benchmark records, written as "
+    "published (a data download, no trace of the user's); masking would change the benchmark's inputs and "
+    "labels. Traces read from them are redacted on every output path like any other",
 }
 REDACTION_CALLS = {"redact", "redact_value", "redact_item", "redact_any"}
 WRITE_ATTRS = {"write_text", "write_bytes", "save_to_disk", "to_parquet", "savefig"}
