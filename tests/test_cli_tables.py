@@ -50,3 +50,20 @@ def test_eval_table_keeps_long_method_and_subset_names_whole(tmp_path: Path) -> 
     assert any(long_method in ln for ln in lines[1:])  # in the table's method column, on one line
     assert any(long_subset in ln and "%" in ln for ln in lines)  # a per-subset row, whole
     assert all(ln.count("%") in (0, 3, 4) for ln in lines if "│" in ln)  # no number folded over two lines
+
+
+def test_show_table_at_80_columns_wraps_a_long_agent_name_instead_of_cutting_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentracer.formats import write
+    from agentracer.trace import Step, Trace
+
+    name = "A helpful assistant that can search the web"
+    steps = [Step(index=0, agent=name, role="assistant", kind="agent_message", content="looked it up " * 20)]
+    write(Trace(run_id="r1", task="t", framework="x", outcome="failure", steps=steps), tmp_path / "t.jsonl")
+    monkeypatch.setattr(cli.console, "width", 80)
+    r = CliRunner().invoke(cli.app, ["show", str(tmp_path / "t.jsonl")])
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output and max(len(ln) for ln in r.output.splitlines()) <= 80
+    cells = [ln.split("│")[2].strip() for ln in r.output.splitlines() if ln.count("│") >= 5]
+    assert " ".join(c for c in cells if c) == name  # the agent column, read down its wrapped lines

@@ -135,7 +135,7 @@ def export(
 
 @app.command()
 def show(
-    src: Path = typer.Argument(..., help="A trace file."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A trace file (any supported format)."),
     width: int = typer.Option(100, help="Characters of content shown per step."),
     index: int = typer.Option(0, "--index", "-i", help="Which trace of the file (0 = the first)."),
     steps: str | None = typer.Option(None, "--steps", help="Steps A:B to list (B excluded; 'A:' to the end)."),
@@ -325,7 +325,7 @@ def train(config: Path = typer.Option(..., "--config", "-c", help="A recipe YAML
 
 @app.command()
 def report(
-    src: Path = typer.Argument(..., help="A trace file."),
+    src: Path = typer.Argument(..., metavar="SRC", help="A trace file (any supported format)."),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Destination HTML file (with --all: the index page)."),
     method: str = typer.Option("embedded", "--method", "-m", help="The attribution method whose verdict it shows."),
     index: int = typer.Option(0, "--index", "-i", help="Which trace of the file (0 = the first)."),

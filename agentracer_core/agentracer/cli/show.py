@@ -147,7 +147,7 @@ def show_cli(src: Path, *, width: int, index: int, steps: str | None, limit: int
     rows = _step_range(steps, limit, n)
     t = Table(title=f"steps {rows.start}..{max(rows.start, rows.stop - 1)} of {n}" if n else "no steps")
     for col in ("step", "agent", "kind", "content"):
-        t.add_column(col, overflow="fold" if col == "content" else "ellipsis")
+        t.add_column(col, overflow="fold")  # names wrap, never cut (an agent's name must stay readable)
     try:
         page = v.rows(rows)
     except TraceError as e:
