@@ -117,3 +117,31 @@ def test_a_recorded_5mb_message_keeps_no_secret() -> None:
     assert len(blob) > 4 * 5_000_000
     leaks = [n for s in chosen for n in s.needles if n in blob]
     assert not leaks, leaks[:5]
+
+
+def _blob(n: int, seed: int = 6) -> str:
+    """``n`` characters of base64 (an encoded image or file)."""
+    import base64
+
+    return base64.b64encode(random.Random(seed).randbytes(n * 3 // 4)).decode()
+
+
+def test_a_base64_blob_is_windowed_at_its_ends_and_the_secrets_around_it_are_masked(eng) -> None:
+    """A 5 MB encoded blob is one token run: its windows are its two ends only, and every corpus secret on
+    the lines around it (and the Basic credential glued to its start) is still masked."""
+    chosen = SAMPLES[::41]
+    blob = _blob(5_000_000)
+    big = ("\n".join(s.text for s in chosen) + "\nAuthorization: Basic dXNlcjpwYXNzd29yZA==\n"
+           + "data:image/png;base64," + blob + ".\n" + "\n".join(s.text for s in chosen[::-1]))  # "." glued on
+    wins = longtext.windows(big)
+    assert sum(b - a for a, b in wins) < 200_000  # not the blob: its ends
+    out = eng(big)
+    leaks = [n for s in chosen for n in s.needles if n in out]
+    assert not leaks, leaks[:5]
+    assert "dXNlcjpwYXNzd29yZA" not in out
+    assert blob[len(blob) // 2: len(blob) // 2 + 1000] in out  # the blob's inside is kept as it was
+
+
+def test_a_blob_text_gives_the_plain_engines_result(eng) -> None:
+    text = _plant(_blob(600_000, seed=8), [s.text for s in SAMPLES[::37]])
+    assert eng.long(text) == eng._run(text)

@@ -17,8 +17,9 @@ keyword assignment (``password: …``, a ``:``/``=`` separator after a name) or 
    (doubling) and is redacted again, until no mask touches an edge or it reaches the text's ends.
 
 Text between windows holds no anchor, so no detector can match there. The cost is a few passes over the
-text plus the detectors on the windows only: a long text with few anchors (prose, logs) is cheap; one made
-of token runs (a base64 blob, minified code) is one big window and costs what the plain engine costs.
+text plus the detectors on the windows only: a long text with few anchors (prose, logs) is cheap; a run of
+base64's alphabet longer than :data:`BLOB` (an encoded image or file) gives windows at its two ends only;
+one made of other token runs (minified code) is one big window and costs what the plain engine costs.
 Options that add detectors without this guarantee (PII, ``add_pattern``, entropy) use the plain engine.
 """
 
@@ -28,7 +29,7 @@ import re
 import string
 from collections.abc import Callable
 
-__all__ = ["AHEAD", "BACK", "EDGE", "LONG", "RUN_AHEAD", "masked_windows", "redact_windows", "splice", "windows"]
+__all__ = ["AHEAD", "BACK", "BLOB", "BLOB_EDGE", "EDGE", "LONG", "RUN_AHEAD", "masked_windows", "redact_windows", "splice", "windows"]
 
 LONG = 65536  # texts longer than this take the windowed path (shorter ones the cached plain engine)
 BACK = 64  # window characters before an anchor (a name before its value: ``ibm_cloud_iam_key = '…'``)
@@ -36,6 +37,8 @@ AHEAD = 64  # window characters after a separator or a keyword name (the value)
 RUN_AHEAD = 16  # window characters after a token run (a closing quote, a look-ahead)
 EDGE = 48  # a mask this close to a window's edge may be a cut secret: the window grows
 MIN_RUN = 11  # the shortest run of token characters every format detector's match holds
+BLOB = 4096  # a token run longer than this, base64's alphabet only (but for its ends), is an encoded blob (an image)
+BLOB_EDGE = 256  # ... whose first and last characters only are windows (a value's start, e.g. after ``Basic ``)
 MAX_SEPARATORS = 4096  # above this many ``:``/``=``, keyword names are the anchors instead
 BATCH = 16384  # characters of windows redacted in one call
 SEP = "\n\x00\n"  # joins the windows of a batch
@@ -44,6 +47,7 @@ _TOKEN = set(string.ascii_letters + string.digits + "_+/=.~-%")
 _SHAPE = bytes(97 if chr(i) in _TOKEN else 32 for i in range(256))  # token character -> "a", other -> " "
 _RUN = b"a" * MIN_RUN
 _NOT_TOKEN = re.compile(rb"[^a]")
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]+=*")
 # keyword names (their short values are no run) and URL schemes (``://user:password@``); bearer and basic
 # values are runs of 12 or more
 _WORDS = (b"secret", b"passw", b"pwd", b"credential", b"key", b"token", b"://")
@@ -71,7 +75,14 @@ def windows(text: str) -> list[tuple[int, int]]:
     while i >= 0:
         m = nxt(shape, i + MIN_RUN)
         e = m.start() if m else n
-        spans.append((i - BACK, e + RUN_AHEAD))
+        if e - i > BLOB and _BASE64.fullmatch(raw, i + BLOB_EDGE, e - BLOB_EDGE):  # its ends are windows anyway
+            # an encoded blob: a credential written as text cannot sit inside one (it would need a ``_``, ``-``,
+            # ``.``, ``:`` or a keyword and separator, or it is glued to the blob's characters); what a format
+            # such as AWS's ``AKIA…`` matches inside one is chance on encoded bytes. So only the blob's two ends
+            # are windows, where a value may start or end; a mask at a window's edge still grows the window
+            spans += [(i - BACK, i + BLOB_EDGE), (e - BLOB_EDGE, e + RUN_AHEAD)]
+        else:
+            spans.append((i - BACK, e + RUN_AHEAD))
         i = find(_RUN, e)
     points = _all(raw, b":", MAX_SEPARATORS)
     if len(points) <= MAX_SEPARATORS:
