@@ -103,3 +103,19 @@ def test_usage_lines_name_the_argument_SRC(cmd: list[str]) -> None:
     r = CliRunner().invoke(app, [*cmd, "--help"], env={"COLUMNS": "200"})
     usage = next(ln for ln in r.output.splitlines() if "Usage:" in ln)
     assert "SRC" in usage and "{src}" not in usage  # Typer 0.29 writes a required argument as {SRC}
+
+
+def test_a_library_warning_prints_as_one_line_without_a_source_path(tmp_path: Path) -> None:
+    """``report`` of a trace whose outcome is unknown warns through Python's warnings: the command prints it
+    as ``warning: …``, not as ``/path/pages.py:70: UserWarning`` plus a source line."""
+    from agentracer.formats import write
+    from agentracer.trace import Step, Trace
+
+    steps = [Step(index=i, agent=a, role="assistant", kind="agent_message", content=f"turn {i} of {a}")
+             for i, a in enumerate(["planner", "solver"])]
+    write(Trace(run_id="r1", task="t", framework="x", outcome="unknown", steps=steps), tmp_path / "t.jsonl")
+    p = subprocess.run([sys.executable, "-m", "agentracer.cli", "report", str(tmp_path / "t.jsonl"), "--all",
+                        "-o", str(tmp_path / "rep" / "index.html")], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "warning: " in p.stderr and "outcome unknown" in p.stderr
+    assert "UserWarning" not in p.stderr and ".py:" not in p.stderr

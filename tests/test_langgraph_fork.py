@@ -194,3 +194,23 @@ def test_fork_in_a_parallel_superstep_serves_the_siblings() -> None:
     assert "B CHANGED" in models["judge"].prompts[-1]
     served = {s.agent: s.replay.get("served_from") for s in new.steps if s.kind == "llm_call"}
     assert served["a"] is not None and served["c"] is not None and served["judge"] is None
+
+
+def test_a_trace_read_back_in_a_new_graph_replays_when_its_checkpoints_are_gone(tmp_path) -> None:
+    """A trace from a file, forked on a fresh graph whose in-memory checkpointer never saw that run (a new
+    process): ``auto`` replays the trace instead of failing inside LangGraph, and ``checkpoint`` says why not."""
+    from agentracer.formats import read, write
+
+    _, _, _, tr = _run(InMemorySaver(), thread="t-file")
+    write(tr, tmp_path / "run.jsonl")
+    (back,) = read(tmp_path / "run.jsonl")
+    graph, models = build_demo_graph(SCRIPT, checkpointer=InMemorySaver())  # a new process's graph
+    agentracer.instrument(graph)
+    k = next(s.index for s in back.agent_steps() if s.agent == "solver")
+    fk = agentracer.fork(graph, back, k, FIXED)
+    assert fk.mode == "replay"
+    res, new = fk()
+    assert res["answer"] == "8" and new.steps[k].replay["overridden"]
+    assert {a: len(m.calls) for a, m in models.items()} == {"planner": 0, "solver": 0, "verifier": 1}
+    with pytest.raises(ValueError, match="holds no checkpoint of the recorded run"):
+        fork_graph(graph, back, k, FIXED, mode="checkpoint")

@@ -64,6 +64,25 @@ def _top_step(trace: Trace, step: int) -> Step:
     return s
 
 
+def _holds_checkpoint(graph: Any, step: Step) -> bool:
+    """Whether ``graph``'s checkpointer holds the checkpoint before ``step`` (its recorded thread, and its
+    checkpoint id or a checkpoint whose pending tasks hold the step's task)."""
+    cp = _checkpointer(graph)
+    thread, task = step.replay.get("thread_id"), step.replay.get("task_id")
+    if cp is None or not thread or not task:
+        return False
+    try:
+        cid = step.replay.get("checkpoint_id")
+        if cid is not None:
+            cfg = {"configurable": {"thread_id": thread, "checkpoint_ns": step.replay.get("checkpoint_ns") or "",
+                                    "checkpoint_id": cid}}
+            return cp.get_tuple(cfg) is not None
+        return any(any(t.id == task for t in snap.tasks)
+                   for snap in graph.get_state_history({"configurable": {"thread_id": thread}}))
+    except Exception:  # a checkpointer that cannot answer: no checkpoint fork
+        return False
+
+
 def _checkpointer(graph: Any) -> Any:
     try:
         from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -88,12 +107,19 @@ class LangGraphFork:
         self.step = self.target.index
         self.replacement = replacement
         if mode == "auto":
-            usable = _checkpointer(graph) is not None and self.target.replay.get("thread_id") and self.target.replay.get("task_id")
-            mode = "checkpoint" if usable else "replay"
+            # a checkpoint fork needs the recorded run's checkpoints in this graph's checkpointer: not so for a
+            # trace read from a file in a new process with an in-memory checkpointer; then replay the trace
+            mode = "checkpoint" if _holds_checkpoint(graph, self.target) else "replay"
         if mode not in ("checkpoint", "replay"):
             raise ValueError(f"mode must be 'auto', 'checkpoint' or 'replay', not {mode!r}")
         if mode == "checkpoint" and _checkpointer(graph) is None:
             raise ValueError("a checkpoint fork needs a graph compiled with a checkpointer (e.g. InMemorySaver)")
+        if mode == "checkpoint" and not _holds_checkpoint(graph, self.target):
+            raise ValueError(
+                f"step {self.step}: the graph's checkpointer holds no checkpoint of the recorded run (thread "
+                f"{self.target.replay.get('thread_id')!r}; an in-memory checkpointer in another process?): "
+                "fork with mode='replay'"
+            )
         self.mode: str = mode
         if how not in ("auto", "rerun", "writes"):
             raise ValueError(f"how must be 'auto', 'rerun' or 'writes', not {how!r}")

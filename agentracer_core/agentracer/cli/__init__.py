@@ -416,8 +416,17 @@ def demo(out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Where t
     run_demo(out, console=console)
 
 
+def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    line: str | None = None) -> str:
+    """A library warning as the command prints its own (``warning: …``), without the source path and line."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``agentracer`` script."""
+    import warnings
+
+    warnings.formatwarning = _format_warning
     return app(args=argv if argv is not None else sys.argv[1:], prog_name="agentracer")
 
 
