@@ -181,3 +181,30 @@ def test_fork_from_an_instrumented_team_clones_it() -> None:
     assert tr.metadata["fork"]["prefix_live"] == 0
     assert [s.agent for s in tr.agent_steps()] == ["planner", "coder", "reviewer"]
     assert tr.agent_steps()[1].content == "The result is 51."
+
+
+def test_a_counting_termination_stops_the_suffix_where_the_original_run_stopped() -> None:
+    """RoundRobin with ``MaxMessageTermination(4)`` (the task + 3 turns): forked at the second turn, the suffix
+    runs the one turn the original run had left, not 4 more messages (the condition is fed the prefix)."""
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_agentchat.conditions import MaxMessageTermination
+    from autogen_agentchat.teams import RoundRobinGroupChat
+    from autogen_ext.models.replay import ReplayChatCompletionClient
+
+    def build() -> RoundRobinGroupChat:
+        def c(*xs: str) -> ReplayChatCompletionClient:
+            return ReplayChatCompletionClient(list(xs), model_info=S.MODEL_INFO)
+
+        return RoundRobinGroupChat(
+            [AssistantAgent("researcher", model_client=c("A: 12,000. B: 8,000.", "again")),
+             AssistantAgent("analyst", model_client=c("12,000 + 8,000 = 19,000", "again")),
+             AssistantAgent("writer", model_client=c("Final answer: 19,000", "Final answer: 20,000"))],
+            termination_condition=MaxMessageTermination(4),
+        )
+
+    tr = _record(build())
+    assert [s.agent for s in tr.agent_steps()] == ["researcher", "analyst", "writer"]
+    k = tr.agent_steps()[1].index
+    _, new = agentracer.fork(build, tr, k, "12,000 + 8,000 = 20,000")()
+    assert [s.agent for s in new.agent_steps()] == ["researcher", "analyst", "writer"]
+    assert new.steps[k].replay["overridden"]

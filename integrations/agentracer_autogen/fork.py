@@ -242,17 +242,21 @@ class AutogenFork:
 
     @staticmethod
     async def _terminates(team: Any, state: dict[str, Any], message_id: str | None) -> bool:
-        """Apply the team's termination condition to the replaced message (the manager did it for the original)."""
+        """Bring the suffix team's termination condition to where the original run's was after step k: feed it
+        the loaded thread up to and including the replaced message (the manager fed the original run's
+        condition the same messages). True when that stops the run. Otherwise the condition keeps its state,
+        so that a counting condition (``MaxMessageTermination``) stops the suffix where the original run would
+        have stopped, not that many messages later."""
         cond = team._termination_condition
         if cond is None or not message_id:
             return False
         thread = state["agent_states"][team._group_chat_manager_name].get("message_thread", [])
-        dump = next((m for m in thread if m.get("id") == message_id), None)
-        if dump is None:
+        end = next((i for i, m in enumerate(thread) if m.get("id") == message_id), None)
+        if end is None:
             return False
-        msg = team._message_factory.create(dump)
-        stop = await cond([msg])
-        await cond.reset()
+        stop = await cond([team._message_factory.create(m) for m in thread[: end + 1]])
+        if stop is not None:
+            await cond.reset()
         return stop is not None
 
     async def _run_override(self, team: Any, rec: Recorder, run: Run, replay: ReplayLLM, info: dict[str, Any]) -> Any:
