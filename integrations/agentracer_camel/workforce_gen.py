@@ -34,6 +34,7 @@ import re
 from typing import Any
 
 from agentracer.annotation.domains import Turn
+from agentracer.annotation.domains.team_styles import CALL_LINE, WORKER_TOOLS
 from agentracer.annotation.generate import Engine
 from camel.agents import ChatAgent
 from camel.societies.workforce import Workforce
@@ -42,15 +43,8 @@ from camel.toolkits import FunctionTool
 
 from .testing import ScriptedModel
 
-__all__ = ["WORKER_TOOLS", "WorkforceRun", "run_workforce"]
+__all__ = ["WorkforceRun", "run_workforce"]
 
-WORKER_TOOLS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "W": (("web_search", "query", "Search the web; returns the titles and URLs of the results."),
-          ("visit_page", "url", "Open a URL and return the page's text.")),
-    "F": (("open_file", "path", "Open a local file and return its first page."),
-          ("page_down", "path", "Return the next page of an open file.")),
-}
-_CALL_LINE = re.compile(r"^\s*CALL\s+\w+\(.*\)\s*$", re.M)
 _TASK_ID = re.compile(r"Task ID: (\S+)")
 _WORKER_ID = re.compile(r"^<([^>]+)>:<", re.M)
 
@@ -209,7 +203,7 @@ class WorkforceRun:
             return json.dumps({"content": turn.render(), "failed": False})
         self.queues[agent].extend(str(t["result"]) for t in turn.tools)
         self.pending[agent] = turn
-        return {"content": _CALL_LINE.sub("", turn.text).strip(),
+        return {"content": CALL_LINE.sub("", turn.text).strip(),
                 "tool_calls": [{"name": t["name"], "arguments": {_arg(agent, t["name"], e): str(t["args"][0]) if t["args"] else ""}}
                                for t in turn.tools]}
 

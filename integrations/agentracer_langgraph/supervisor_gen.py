@@ -23,10 +23,10 @@ re-execution with the recorded prefix served, so no live call happens before a f
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from agentracer.annotation.domains import Turn
+from agentracer.annotation.domains.team_styles import CALL_LINE, WORKER_TOOLS
 from agentracer.annotation.generate import Engine
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import InjectedToolCallId, StructuredTool
@@ -37,16 +37,7 @@ from pydantic import create_model
 
 from .fakes import ScriptedChatModel
 
-__all__ = ["WORKER_TOOLS", "run_supervisor", "supervisor_app"]
-
-#: The tools of each worker role (web surfer, file reader); the coder and the code runner act in text.
-WORKER_TOOLS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "W": (("web_search", "query", "Search the web; returns the titles and URLs of the results."),
-          ("visit_page", "url", "Open a URL and return the page's text.")),
-    "F": (("open_file", "path", "Open a local file and return its first page."),
-          ("page_down", "path", "Return the next page of an open file.")),
-}
-_CALL_LINE = re.compile(r"^\s*CALL\s+\w+\(.*\)\s*$", re.M)
+__all__ = ["run_supervisor", "supervisor_app"]
 
 
 class _Activation:
@@ -72,7 +63,7 @@ class _Activation:
         """A worker's model call: a new turn (with its tool calls), or the reply that closes the turn in progress."""
         turn = self.pending.pop(agent, None)
         if turn is not None:
-            rest = _CALL_LINE.sub("", turn.text).strip()
+            rest = CALL_LINE.sub("", turn.text).strip()
             return AIMessage(content=rest or "Done; the tool output is above.", name=agent)
         e = self.engine
         turn = e.take_turn(agent)
@@ -86,7 +77,7 @@ class _Activation:
             key = next((a for n, a, _ in arg if n == t["name"]), "value")
             calls.append({"name": t["name"], "args": {key: str(t["args"][0]) if t["args"] else ""}, "id": cid})
         self.pending[agent] = turn
-        return AIMessage(content=_CALL_LINE.sub("", turn.text).strip(), tool_calls=calls, name=agent)
+        return AIMessage(content=CALL_LINE.sub("", turn.text).strip(), tool_calls=calls, name=agent)
 
     def lead_answer(self, lead: str) -> AIMessage:
         """The supervisor's model call: one lead turn, handed to the agent its text addresses."""

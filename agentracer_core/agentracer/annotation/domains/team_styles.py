@@ -13,10 +13,22 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 
 from .base import Task
 
-__all__ = ["PLACES", "STYLES", "injection_order", "place_of", "restyle"]
+__all__ = ["CALL_LINE", "PLACES", "STYLES", "WORKER_TOOLS", "injection_order", "place_of", "restyle"]
+
+#: The tools of each worker role of a named system (web surfer, file reader) as ``(name, argument,
+#: description)``; the coder and the code runner act in text. Each plugin's generator makes them real tools.
+WORKER_TOOLS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "W": (("web_search", "query", "Search the web; returns the titles and URLs of the results."),
+          ("visit_page", "url", "Open a URL and return the page's text.")),
+    "F": (("open_file", "path", "Open a local file and return its first page."),
+          ("page_down", "path", "Return the next page of an open file.")),
+}
+#: A scripted worker turn's tool-call line (``CALL name(arg)``), which becomes a real tool call
+CALL_LINE = re.compile(r"^\s*CALL\s+\w+\(.*\)\s*$", re.M)
 
 # every name is one \\w+ word: the plan names a worker as "— Name" and handoff tools are built from names
 STYLES: dict[str, dict[str, tuple[str, ...]]] = {
