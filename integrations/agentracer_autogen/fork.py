@@ -254,7 +254,12 @@ class AutogenFork:
         end = next((i for i, m in enumerate(thread) if m.get("id") == message_id), None)
         if end is None:
             return False
-        stop = await cond([team._message_factory.create(m) for m in thread[: end + 1]])
+        try:
+            prefix = [team._message_factory.create(m) for m in thread[: end + 1]]
+        except Exception:  # an item the factory cannot rebuild: the replaced message alone, as the manager saw it last
+            log.warning("agentracer.fork: the termination condition sees only the replaced message", exc_info=True)
+            prefix = [team._message_factory.create(thread[end])]
+        stop = await cond(prefix)
         if stop is not None:
             await cond.reset()
         return stop is not None
