@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .text import strip_special
+from .text import chat_sampling, strip_special
 
 __all__ = ["INSTALL_HINT", "LlamaCppGenerator", "LlamaTokenizer"]
 
@@ -99,14 +99,7 @@ class LlamaCppGenerator:
         self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None, **sampling: Any
     ) -> str:
         """One chat completion, constrained to ``schema`` when given."""
-        kwargs: dict[str, Any] = {
-            "messages": messages,
-            "max_tokens": int(sampling.get("max_new_tokens") or 256),
-            "temperature": float(sampling.get("temperature") or 0.0),
-        }
-        for key in ("top_p", "top_k", "min_p", "seed"):
-            if sampling.get(key) is not None:
-                kwargs[key] = sampling[key]
+        kwargs: dict[str, Any] = {"messages": messages, **chat_sampling(sampling)}
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         with self._lock:

@@ -27,6 +27,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .text import chat_sampling
+
 __all__ = ["OpenAIGenerator", "endpoint_of"]
 
 
@@ -96,15 +98,7 @@ class OpenAIGenerator:
     def _body(
         self, messages: list[dict[str, str]], sampling: dict[str, Any], schema: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": int(sampling.get("max_new_tokens") or 256),
-            "temperature": float(sampling.get("temperature") or 0.0),
-        }
-        for key in ("top_p", "top_k", "min_p", "seed"):
-            if sampling.get(key) is not None:
-                body[key] = sampling[key]
+        body: dict[str, Any] = {"model": self.model, "messages": messages, **chat_sampling(sampling)}
         if self._send_template_kwargs and "enable_thinking" in sampling:
             body["chat_template_kwargs"] = {"enable_thinking": bool(sampling["enable_thinking"])}
         if schema is not None:
