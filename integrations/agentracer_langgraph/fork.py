@@ -64,23 +64,27 @@ def _top_step(trace: Trace, step: int) -> Step:
     return s
 
 
-def _holds_checkpoint(graph: Any, step: Step) -> bool:
-    """Whether ``graph``'s checkpointer holds the checkpoint before ``step`` (its recorded thread, and its
-    checkpoint id or a checkpoint whose pending tasks hold the step's task)."""
+def _checkpoint_of(graph: Any, step: Step) -> dict[str, Any] | None:
+    """The config of the checkpoint before ``step`` in ``graph``'s checkpointer (its recorded thread, and its
+    recorded checkpoint id or else the checkpoint whose pending tasks hold the step's task); None when the
+    checkpointer does not hold it (a trace read back in another process with an in-memory checkpointer)."""
     cp = _checkpointer(graph)
     thread, task = step.replay.get("thread_id"), step.replay.get("task_id")
     if cp is None or not thread or not task:
-        return False
+        return None
     try:
         cid = step.replay.get("checkpoint_id")
-        if cid is not None:
-            cfg = {"configurable": {"thread_id": thread, "checkpoint_ns": step.replay.get("checkpoint_ns") or "",
-                                    "checkpoint_id": cid}}
-            return cp.get_tuple(cfg) is not None
-        return any(any(t.id == task for t in snap.tasks)
-                   for snap in graph.get_state_history({"configurable": {"thread_id": thread}}))
+        if cid is None:
+            history = graph.get_state_history({"configurable": {"thread_id": thread}})
+            cid = next((snap.config["configurable"]["checkpoint_id"] for snap in history
+                        if any(t.id == task for t in snap.tasks)), None)
+        if cid is None:
+            return None
+        cfg = {"configurable": {"thread_id": thread, "checkpoint_ns": step.replay.get("checkpoint_ns") or "",
+                                "checkpoint_id": cid}}
+        return cfg if cp.get_tuple(cfg) is not None else None
     except Exception:  # a checkpointer that cannot answer: no checkpoint fork
-        return False
+        return None
 
 
 def _checkpointer(graph: Any) -> Any:
@@ -106,15 +110,16 @@ class LangGraphFork:
         self.target = _top_step(trace, step)
         self.step = self.target.index
         self.replacement = replacement
+        # a checkpoint fork needs the recorded run's checkpoints in this graph's checkpointer: not so for a
+        # trace read from a file in a new process with an in-memory checkpointer; then ``auto`` replays the trace
+        self._cfg = _checkpoint_of(graph, self.target) if mode in ("auto", "checkpoint") else None
         if mode == "auto":
-            # a checkpoint fork needs the recorded run's checkpoints in this graph's checkpointer: not so for a
-            # trace read from a file in a new process with an in-memory checkpointer; then replay the trace
-            mode = "checkpoint" if _holds_checkpoint(graph, self.target) else "replay"
+            mode = "checkpoint" if self._cfg is not None else "replay"
         if mode not in ("checkpoint", "replay"):
             raise ValueError(f"mode must be 'auto', 'checkpoint' or 'replay', not {mode!r}")
         if mode == "checkpoint" and _checkpointer(graph) is None:
             raise ValueError("a checkpoint fork needs a graph compiled with a checkpointer (e.g. InMemorySaver)")
-        if mode == "checkpoint" and not _holds_checkpoint(graph, self.target):
+        if mode == "checkpoint" and self._cfg is None:
             raise ValueError(
                 f"step {self.step}: the graph's checkpointer holds no checkpoint of the recorded run (thread "
                 f"{self.target.replay.get('thread_id')!r}; an in-memory checkpointer in another process?): "
@@ -226,19 +231,9 @@ class LangGraphFork:
 
     # ------------------------------------------------------------------ checkpoint mode
     def _checkpoint_config(self) -> dict[str, Any]:
-        s = self.target
-        thread, task = s.replay.get("thread_id"), s.replay.get("task_id")
-        cid = s.replay.get("checkpoint_id")
-        if cid is None:
-            for snap in self.graph.get_state_history({"configurable": {"thread_id": thread}}):
-                if any(t.id == task for t in snap.tasks):
-                    cid = snap.config["configurable"]["checkpoint_id"]
-                    break
-        if cid is None:
-            raise ValueError(
-                f"step {self.step}: no checkpoint of thread {thread!r} holds task {task!r} (was the run recorded on this graph?)"
-            )
-        return {"configurable": {"thread_id": thread, "checkpoint_ns": s.replay.get("checkpoint_ns") or "", "checkpoint_id": cid}}
+        """The checkpoint before step k (found once, by :func:`_checkpoint_of`, when the fork was made)."""
+        assert self._cfg is not None  # checkpoint mode is chosen only when it was found
+        return self._cfg
 
     def _checkpoint_fork(self) -> ForkResult:
         from langgraph.types import StateUpdate
