@@ -56,8 +56,25 @@ def test_without_the_group_the_boilerplate_fires(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(quoted, "MASK_QUOTED", False)
     f = extract(orchestrated_trace())
     plan = [s.agent for s in f.candidates].index("orchestrator")
-    assert _col(f.step_rows, "first_coder")[plan] == 1.0  # what the group exists to prevent
-    assert _col(f.step_rows, "assume")[plan] == 1.0
+    assert _col(f.step_rows, "assume")[plan] == 1.0  # what the group exists to prevent
+
+
+def test_a_fence_inside_prose_is_not_code_even_unmasked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A code fence counts only where it opens a line: the plan that quotes "```python code blocks```" in a
+    sentence writes no code (with or without the masking), the coder's block does, and a shell block installs."""
+    monkeypatch.setattr(quoted, "MASK_QUOTED", False)
+    t = orchestrated_trace()
+    t.add_step(Step(index=0, agent="coder", content="Set-up first:\n  ```sh\npip3 show numpy\n  ```"))
+    t.add_step(Step(index=0, agent="orchestrator", content="The terminal takes ```sh blocks``` too, it says."))
+    f = extract(t)
+    names = [s.agent for s in f.candidates]
+    plan, coder = names.index("orchestrator"), names.index("coder")
+    for name in ("has_code", "first_coder", "n_code", "pos0_code"):
+        assert _col(f.step_rows, name)[plan] == 0.0, name
+    assert _col(f.step_rows, "first_coder")[coder] == 1.0
+    assert _col(f.step_rows, "second_coder")[len(names) - 2] == 1.0  # the indented shell block is code
+    assert _col(f.step_rows, "install")[len(names) - 2] == 1.0
+    assert _col(f.step_rows, "install")[len(names) - 1] == 0.0  # "```sh blocks" inside a sentence
 
 
 def test_masking_keeps_own_words_and_code_blocks() -> None:

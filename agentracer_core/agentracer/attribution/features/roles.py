@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from .text import _has
+from .text import _has, has_code_block
 from .view import at, flags
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def _acts(v: StepView, i: int) -> bool:
     """Whether candidate ``i`` acts: a tool call/result nested under it, or a tool turn right after its code."""
     if any(k.kind in ("tool_call", "tool_result") for k in v.children.get(v.cands[i].index, [])):
         return True
-    return i + 1 < v.n and v.tool[i + 1] and "```" in v.texts[i]
+    return i + 1 < v.n and v.tool[i + 1] and has_code_block(v.texts[i])
 
 
 def role_scores(v: StepView) -> tuple[list[list[float]], list[bool], list[bool]]:

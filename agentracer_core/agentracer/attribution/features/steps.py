@@ -22,7 +22,6 @@ from .text import (
     _CLAIM_DONE,
     _ERROR_TALK,
     _ESTIMATE,
-    _INSTALL,
     _MANUAL,
     _PLAN,
     _PROMISE,
@@ -31,6 +30,8 @@ from .text import (
     _VERIFIER,
     _WORD4,
     _has,
+    has_code_block,
+    installs,
 )
 from .view import StepView, at, first, flags, read_steps
 
@@ -142,7 +143,7 @@ def content_columns(v: StepView) -> tuple[StepMarks, Columns]:
     manual work, promises, answers, talk of errors, plans, the first step's drift from the task."""
     n, nt, lows, texts, tool = v.n, v.nt, v.cue_lows, v.cue_texts, v.tool  # quoted boilerplate masked
     new_nums, new_names = new_facts(v)
-    code = [nt[i] and "```" in texts[i] for i in range(n)]
+    code = [nt[i] and has_code_block(texts[i]) for i in range(n)]
     coders = [i for i in range(n) if code[i]]
     rank = {c: r for r, c in enumerate(coders)}
     assume = [nt[i] and _has(lows[i], _ASSUME) for i in range(n)]
@@ -164,8 +165,8 @@ def content_columns(v: StepView) -> tuple[StepMarks, Columns]:
 
     cols = {
         "has_code": flags(code),
-        "n_code": [math.log1p(t.count("```") // 2) for t in texts],
-        "install": cue(_INSTALL),
+        "n_code": [math.log1p(t.count("```") // 2) if code[i] else 0.0 for i, t in enumerate(texts)],
+        "install": flags([nt[i] and installs(texts[i], lows[i]) for i in range(n)]),
         "first_coder": flags([rank.get(i, -1) == 0 for i in range(n)]),
         "second_coder": flags([rank.get(i, -1) == 1 for i in range(n)]),
         "last_coder": flags([bool(coders) and i == coders[-1] for i in range(n)]),

@@ -120,8 +120,22 @@ _PROMISE = (
 _ANSWER = ("final answer", "the answer is", "the result is", "therefore", "in conclusion", "to conclude", "conclusion")
 _ERROR_TALK = ("error", "fail", "issue", "problem", "mistake", "incorrect", "wrong", "apolog", "fix")
 _PLAN = ("# plan", "plan for solving", "step-by-step plan", "step by step plan")
-_INSTALL = ("pip install", "apt-get", "```sh", "```bash", "```shell")
+_INSTALL = ("pip install", "apt-get")
+# a code fence opens a line: "```python" in the middle of prose ("the terminal runs the code blocks quoted in ```python
+# blocks", a team description that a plan repeats) is text about code, not code
+_FENCE_LINE = re.compile(r"^[ \t>]*```", re.M)
+_SHELL_FENCE = re.compile(r"^[ \t>]*```(?:sh|bash|shell)\b", re.M)
 _VERIFIER = ("verif", "valid", "check", "review", "critic", "judge", "audit")
+
+
+def has_code_block(text: str) -> bool:
+    """Whether ``text`` holds a fenced code block: a ``` fence that opens a line (not one quoted inside prose)."""
+    return "```" in text and _FENCE_LINE.search(text) is not None
+
+
+def installs(text: str, low: str) -> bool:
+    """Whether ``text`` (``low``: lower-cased) installs packages: pip/apt-get, or a shell code block."""
+    return _has(low, _INSTALL) or ("```" in text and _SHELL_FENCE.search(text) is not None)
 
 
 def _has(low: str, subs: tuple[str, ...]) -> bool:
