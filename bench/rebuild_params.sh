@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Build the union-trained embedded parameters of issue 14 (tried, NOT shipped: see BENCHMARKS.md): both profiles
-# learn from Who&When Algorithm-Generated plus the generated sources of the leave-one-system-out matrix, each
-# trace weighted by its source's size. Writes WORKDIR/params_union.json (never the shipped file); use it with
-# `--method embedded:WORKDIR/params_union.json`.
-# Usage: bench/rebuild_params.sh [WORKDIR]   (WORKDIR keeps the generated sets; default /tmp/xsys-sources)
-# The supervisor set needs a generator with `--system supervisor` (branch gens2 at e7a2e8c); without it the
-# set is skipped and the parameters differ.
+# Rebuild the shipped embedded parameters (issue 14) from Who&When Algorithm-Generated plus seven generated
+# systems, and print the leave-one-system-out matrix over the same eight sources.
+#
+#   default profile (imported transcripts): Who&When + the seven generated sets *as transcripts*, every source
+#     weighted alike (SHIPPED_ALPHA = 1);
+#   framework profile (recorded runs): Who&When + the seven generated sets as recorded + the simulated pipelines'
+#     labelled failures, every trace weighted alike (SHIPPED_FRAMEWORK_ALPHA = 0).
+#
+# Usage: bench/rebuild_params.sh [WORKDIR] [OUT]
+#   WORKDIR keeps the generated sets (default /tmp/xsys-sources; a set already there is reused);
+#   OUT is where the parameters go (default: a file in WORKDIR; pass the shipped
+#   agentracer_core/agentracer/attribution/embedded_params.json to replace it).
+# Generating all sets takes about 20-30 minutes on a 2-core machine; the fit about 1-2 minutes.
 set -euo pipefail
 W=${1:-/tmp/xsys-sources}
+OUT=${2:-$W/params_rebuilt.json}
 PY=${PYTHON:-python}
 mkdir -p "$W"
 gen() { "$PY" -m agentracer.cli annotate generate "$@" >/dev/null; }
@@ -16,28 +23,33 @@ for f in langgraph autogen camel maas; do
 done
 for s in 7 8; do
   [ -s "$W/team_s$s/annotations.jsonl" ] || gen --framework autogen --domain web,files,multihop --n 30 --seed "$s" --out "$W/team_s$s"
+  [ -s "$W/supervisor_s$s/annotations.jsonl" ] || gen --framework langgraph --system supervisor --domain web,files,multihop --n 20 --seed "$s" --out "$W/supervisor_s$s"
+  [ -s "$W/workforce_s$s/annotations.jsonl" ] || gen --framework camel --system workforce --domain web,files,multihop --n 30 --seed "$s" --out "$W/workforce_s$s"
 done
-# one source of the two seeds; the generator's run ids repeat across seeds, so each gets its seed as suffix
-mkdir -p "$W/team"
+# one source per system, both seeds in it; the generator's run ids repeat across seeds, so each gets its seed as suffix
 "$PY" - "$W" <<'PY'
-import json, sys
+import json, os, sys
 w = sys.argv[1]
-with open(f"{w}/team/annotations.jsonl", "w") as out:
-    for s in ("s7", "s8"):
-        for line in open(f"{w}/team_{s}/annotations.jsonl"):
-            d = json.loads(line)
-            d["run_id"] += "-" + s
-            out.write(json.dumps(d) + "\n")
+for system in ("team", "supervisor", "workforce"):
+    os.makedirs(f"{w}/{system}", exist_ok=True)
+    with open(f"{w}/{system}/annotations.jsonl", "w") as out:
+        for s in ("s7", "s8"):
+            for line in open(f"{w}/{system}_{s}/annotations.jsonl"):
+                d = json.loads(line)
+                d["run_id"] += "-" + s
+                out.write(json.dumps(d) + "\n")
 PY
-SUP=()
-if [ -s "$W/supervisor_s7/annotations.jsonl" ] || gen --framework langgraph --system supervisor --domain web,files,multihop --n 20 --seed 7 --out "$W/supervisor_s7" 2>/dev/null; then
-  SUP=(--framework-data "$W/supervisor_s7/annotations.jsonl::generated: agentracer annotate generate --framework langgraph --system supervisor --domain web,files,multihop --n 20 --seed 7")
-fi
 G="generated: agentracer annotate generate"
-"$PY" -m agentracer.training.embedded_fit --rebuild --union --out "$W/params_union.json" \
+S="(run ids suffixed -s7 / -s8)"
+"$PY" -m agentracer.training.embedded_fit --rebuild --union --out "$OUT" \
   --framework-data "$W/langgraph/annotations.jsonl::$G --framework langgraph --domain math,code,tools --n 40 --seed 7" \
   --framework-data "$W/autogen/annotations.jsonl::$G --framework autogen --domain math,code,tools --n 40 --seed 7" \
   --framework-data "$W/camel/annotations.jsonl::$G --framework camel --domain math,code,tools --n 40 --seed 7" \
   --framework-data "$W/maas/annotations.jsonl::$G --framework maas --domain math,code,tools --n 40 --seed 7" \
-  --framework-data "$W/team/annotations.jsonl::$G --framework autogen --domain web,files,multihop --n 30 --seed 7 and --seed 8 (run ids suffixed -s7 / -s8)" \
-  "${SUP[@]}"
+  --framework-data "$W/team/annotations.jsonl::$G --framework autogen --domain web,files,multihop --n 30 --seed 7 and --seed 8 $S" \
+  --framework-data "$W/supervisor/annotations.jsonl::$G --framework langgraph --system supervisor --domain web,files,multihop --n 20 --seed 7 and --seed 8 $S" \
+  --framework-data "$W/workforce/annotations.jsonl::$G --framework camel --system workforce --domain web,files,multihop --n 30 --seed 7 and --seed 8 $S"
+DATA=$("$PY" -c "from agentracer.training.embedded_fit import shared_data_dir; print(shared_data_dir() / 'who_and_when/Algorithm-Generated')")
+"$PY" -m agentracer.cli eval --leave-one-out --method "embedded:$OUT" "$DATA" \
+  "$W"/{langgraph,autogen,camel,maas,team,supervisor,workforce}/annotations.jsonl --json "$W/loo.json" \
+  --calibrate-out "$W/calibration.json"

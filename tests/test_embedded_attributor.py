@@ -383,9 +383,17 @@ def test_rebuild_adds_a_framework_profile_from_generated_runs(tmp_path: Path, wh
     # each trace is weighted by the size of its source, so that no source dominates
     assert prof["modes"]["wo_g"]["source_weighting"]["traces_per_source"] == {"generated:python:tasks": n_gen,
                                                                               "whowhen": 16}
-    # --union: the default profile learns from the union too
+    # --union: the default profile learns from the union too, the generated runs seen as transcripts (the form of
+    # the traces it answers), each source still its own in the weighting
     u = json.loads(rebuild([data], tmp_path / "u.json", framework_data=[gen], simulated=False, union=True).read_text())
-    assert u["n_traces"] == 16 + n_gen and u["trained_on"] == prof["trained_on"]
+    assert u["n_traces"] == 16 + n_gen
+    assert u["trained_on"] == [prof["trained_on"][0], prof["trained_on"][1] + " (as transcripts)"]
+    assert u["modes"]["wo_g"]["source_weighting"]["traces_per_source"] == {"generated:python:tasks": n_gen,
+                                                                           "whowhen": 16}
+    # --keep-framework-profile: the default profile retrained, the framework profile copied as it was
+    k = json.loads(rebuild([data], tmp_path / "k.json", framework_data=[gen], union=True,
+                           keep_framework_profile=out).read_text())
+    assert k["profiles"]["framework"] == prof and k["modes"] == u["modes"]
     a = get_attributor(f"embedded:{out}").attribute(handmade_trace())
     assert a.parsed and a.metadata["profile"] == "framework"
     # by default the simulated refinement pipelines' labelled failures are learnt from too

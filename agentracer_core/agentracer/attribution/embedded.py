@@ -56,6 +56,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from ..formats.whowhen import profile_is_transcript
 from ..trace import AnnotatedTrace, Attribution, Trace
 from .base import register
 from .confidence import assess, calibrate, feature_distance, low_confidence_note
@@ -106,13 +107,10 @@ _REASONS = {
 }
 
 
-# traces that are chat transcripts imported from elsewhere (not recorded by one of our framework plugins)
-_TRANSCRIPT_FRAMEWORKS = frozenset({"whowhen", "unknown", ""})
-
-
 def profile_of(trace: Trace) -> str:
-    """``"framework"`` for a trace recorded from an instrumented framework, else ``"default"``."""
-    return "default" if (trace.framework or "").lower() in _TRANSCRIPT_FRAMEWORKS else "framework"
+    """``"framework"`` for a trace recorded from an instrumented framework, else ``"default"`` (a chat
+    transcript imported from elsewhere, :func:`~agentracer.formats.whowhen.profile_is_transcript`)."""
+    return "default" if profile_is_transcript(trace) else "framework"
 
 
 def _softmax(z: list[float]) -> list[float]:

@@ -29,7 +29,7 @@ def source_of(item: AnnotatedTrace) -> str:
     tag = md.get(SOURCE_KEY)
     if isinstance(tag, str) and tag:
         return tag
-    fw = (item.trace.framework or "unknown").lower()
+    fw = str(md.get("transcript_of") or item.trace.framework or "unknown").lower()  # a run seen as a transcript
     gen = md.get("agentracer.generated")
     if isinstance(gen, dict):
         system = gen.get("system") or ("team" if gen.get("domain") in _TEAM_DOMAINS else "tasks")

@@ -234,6 +234,11 @@ def eval_(
     calibrate_out: Path | None = typer.Option(
         None, "--calibrate-out", help="With --leave-one-out: write the confidence calibration fitted on it here."
     ),
+    views: str = typer.Option(
+        "matched", "--views",
+        help="With --leave-one-out: 'matched' trains a cell that scores imported transcripts on the other sources "
+        "seen as transcripts (as the shipped default profile learns); 'as-is' trains on every source as loaded.",
+    ),
 ) -> None:
     """Agent- and step-level accuracy with the trivial floors beside them (cross-validated when learning).
 
@@ -246,7 +251,8 @@ def eval_(
     if leave_one_out:
         if train:
             _fail("--leave-one-out trains on the other sources; do not give --train")
-        run_loo_cli(srcs, method=method, with_gt=with_gt, out=out, calibrate_out=calibrate_out, console=console)
+        run_loo_cli(srcs, method=method, with_gt=with_gt, out=out, calibrate_out=calibrate_out, console=console,
+                    views=views)
         return
     if len(srcs) != 1:
         _fail("give one set to score (SRC or --test SRC), or several with --leave-one-out")

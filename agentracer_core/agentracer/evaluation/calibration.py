@@ -35,9 +35,20 @@ def ece(probs: Sequence[float], correct: Sequence[float]) -> float:
     return sum(r["n"] / n * abs(r["confidence"] - r["accuracy"]) for r in reliability(probs, correct) if r["n"])
 
 
+_MAX_STEP = 2.0
+
+
 def _logit(p: float) -> float:
     q = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(q / (1 - q))
+
+
+def _sigmoid(z: float) -> float:
+    """1 / (1 + e^-z) without overflow for large |z|."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 def fit_platt(probs: Sequence[float], correct: Sequence[float], l2: float = 1e-3, iters: int = 50) -> dict[str, float]:
@@ -47,7 +58,7 @@ def fit_platt(probs: Sequence[float], correct: Sequence[float], l2: float = 1e-3
     for _ in range(iters):
         ga = gb = haa = hab = hbb = 0.0
         for x, y in zip(xs, correct, strict=True):
-            q = 1.0 / (1.0 + math.exp(-(a * x + b)))
+            q = _sigmoid(a * x + b)
             ga += (q - y) * x
             gb += q - y
             w = q * (1 - q)
@@ -63,6 +74,9 @@ def fit_platt(probs: Sequence[float], correct: Sequence[float], l2: float = 1e-3
             break
         da = (hbb * ga - hab * gb) / det
         db = (haa * gb - hab * ga) / det
+        big = max(abs(da), abs(db))
+        if big > _MAX_STEP:  # a nearly separable set: keep Newton from flying off (damped step)
+            da, db = da * _MAX_STEP / big, db * _MAX_STEP / big
         a, b = a - da, b - db
         if abs(da) + abs(db) < 1e-9:
             break
@@ -71,4 +85,4 @@ def fit_platt(probs: Sequence[float], correct: Sequence[float], l2: float = 1e-3
 
 def apply_platt(p: float, cal: dict[str, float]) -> float:
     """The calibrated probability for raw ``p`` under ``cal`` (``{"a", "b"}``)."""
-    return 1.0 / (1.0 + math.exp(-(cal["a"] * _logit(p) + cal["b"])))
+    return _sigmoid(cal["a"] * _logit(p) + cal["b"])

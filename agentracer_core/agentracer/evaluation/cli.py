@@ -100,6 +100,7 @@ def run_loo_cli(
     out: Path | None = None,
     calibrate_out: Path | None = None,
     console: Any = None,
+    views: str = "matched",
 ) -> dict[str, Any]:
     """``agentracer eval --leave-one-out SRC...``: the cross-system matrix with floors (see :mod:`.crosssys`)."""
     from rich.console import Console
@@ -125,7 +126,7 @@ def run_loo_cli(
         att = get_attributor(method)
         if not is_trainable(att):
             raise ValueError(f"method {method!r} does not learn (no fit()); --leave-one-out needs a trainable method")
-        rep = leave_one_out(sources, method, with_gt=with_gt, factory=lambda: att)
+        rep = leave_one_out(sources, method, with_gt=with_gt, factory=lambda: att, views=views)
     except (TraceError, ValueError, ImportError, RuntimeError) as e:
         raise CommandError(str(e)) from None
     rep["sources"] = [str(p) for p in srcs]

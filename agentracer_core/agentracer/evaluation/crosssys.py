@@ -19,6 +19,7 @@ from typing import Any
 from ..attribution.base import Attributor
 from ..attribution.confidence import CLOSE_CALL, LOW_CONFIDENCE
 from ..attribution.listwise import SOURCE_KEY
+from ..formats.whowhen import as_transcript, profile_is_transcript
 from .calibration import apply_platt, ece, fit_platt, reliability
 from .items import EvalItem
 from .run import evaluate
@@ -41,8 +42,17 @@ def leave_one_out(
     with_gt: bool = False,
     factory: Callable[[], Attributor] | None = None,
     progress: Callable[[int], None] | None = None,
+    views: str = "matched",
 ) -> dict[str, Any]:
-    """The leave-one-system-out matrix: for each source, train on all the others and score it (see module doc)."""
+    """The leave-one-system-out matrix: for each source, train on all the others and score it (see module doc).
+
+    ``views="matched"`` (the default) trains each cell on the other sources *in the form of the traces it
+    scores*, as the shipped profiles do: a source of imported transcripts (Who&When) is scored by a model
+    fitted on the other sources seen as transcripts (:func:`~agentracer.formats.whowhen.as_transcript`: one
+    message per agent step, tool results folded in), a source of recorded runs by one fitted on the recorded
+    runs and the transcripts as they are. ``views="as-is"`` trains on every source as loaded."""
+    if views not in ("matched", "as-is"):
+        raise ValueError(f"views must be 'matched' or 'as-is', not {views!r}")
     if len(sources) < 2:
         raise ValueError("--leave-one-out needs at least 2 labelled sources")
     for name, items in sources:  # each training trace is weighted by the size of its source (listwise.source_of)
@@ -52,6 +62,9 @@ def leave_one_out(
     cells = []
     for i, (name, items) in enumerate(sources):
         train = [e for j, (_, its) in enumerate(sources) if j != i for e in its]
+        if views == "matched" and _transcripts(items):
+            train = [e if profile_is_transcript(e.item.trace) else
+                     EvalItem(item=as_transcript(e.item), file=e.file, subsets=e.subsets) for e in train]
         rep = evaluate(items, method, with_gt=with_gt, train=train, factory=factory, progress=progress)
         preds = rep["predictions"]
         top3 = [float(p["gold"]["step"] in (p.get("candidates") or [p["step"]])) for p in preds]
@@ -77,11 +90,16 @@ def leave_one_out(
             "n_candidates": [len(p.get("candidates") or []) for p in preds],
         })
     out: dict[str, Any] = {"method": method if isinstance(method, str) else getattr(method, "name", "?"),
-                           "with_gt": with_gt, "cells": cells}
+                           "with_gt": with_gt, "views": views, "cells": cells}
     for k in ("agent", "step", "best_floor_agent", "best_floor_step", "top3"):
         out[f"mean_{k}"] = sum(c[k] for c in cells) / len(cells)
     _calibration(out)
     return out
+
+
+def _transcripts(items: Sequence[EvalItem]) -> bool:
+    """Whether a source is (mostly) imported chat transcripts rather than recorded runs."""
+    return sum(profile_is_transcript(e.item.trace) for e in items) * 2 > len(items)
 
 
 def _calibration(out: dict[str, Any]) -> None:
@@ -142,7 +160,9 @@ def print_matrix(rep: dict[str, Any], console: Any) -> None:
     if not console.is_terminal and console.width < 150:  # a file or pipe: do not squeeze the matrix into 80 columns
         console = Console(file=console.file, width=150)
     t = Table(title=f"leave one system out · {rep['method']} · {'w/ G' if rep['with_gt'] else 'w/o G'} "
-                    "(train on all other sources -> score this one; % exact match)")
+                    "(train on all other sources -> score this one; % exact match"
+                    + ("; transcripts scored by a model trained on the others as transcripts)"
+                       if rep.get("views", "matched") == "matched" else "; every source trained on as loaded)"))
     cols = ("scored source", "n", "train n", "agent", "step", "rand a/s", "1st spk a/s", "step1 a/s",
             "best floor a/s", "top-3", "ECE raw", "ECE cal")
     for c in cols:

@@ -16,7 +16,7 @@ from typing import Any
 from ..recording.redact import redacts
 from ..trace import AnnotatedTrace, Attribution, Step, Trace, TraceError
 
-__all__ = ["from_whowhen", "is_whowhen", "read_whowhen", "to_whowhen", "write_whowhen"]
+__all__ = ["as_transcript", "from_whowhen", "is_whowhen", "read_whowhen", "to_whowhen", "write_whowhen"]
 
 _TOP = ("question", "ground_truth", "history", "mistake_agent", "mistake_step", "mistake_reason")
 
@@ -137,6 +137,59 @@ def to_whowhen(item: Trace | AnnotatedTrace) -> dict[str, Any]:
         if not (isinstance(src, dict) and src.get("mistake_reason") == gold.reason):
             out["mistake_reason"] = gold.reason
     return out
+
+
+def as_transcript(item: Trace | AnnotatedTrace) -> Trace | AnnotatedTrace:
+    """``item`` as an imported chat transcript shows such a run: one message per agent step, each with the
+    results of the tool calls nested under it appended (an agent's message in a transcript carries what it
+    saw), read back through :func:`from_whowhen`. The gold step is moved to its message; the labels' source,
+    fault type and the trace's ``agentracer.source`` tag are kept.
+
+    The embedded attributor's default profile answers imported transcripts; it learns from generated runs in
+    this view so that it reads them as it will read a user's transcript
+    (:mod:`agentracer.training.embedded_fit`, ``agentracer eval --leave-one-out``)."""
+    trace = item.trace if isinstance(item, AnnotatedTrace) else item
+    if profile_is_transcript(trace):
+        return item
+    root: dict[int, int] = {}
+    for s in trace.steps:  # each nested call belongs to its top-level agent step
+        root[s.index] = s.index if s.parent is None else root.get(s.parent, s.parent)
+    seen: dict[int, list[str]] = {}
+    for s in trace.steps:
+        if s.parent is not None and s.kind in ("tool_call", "tool_result"):
+            out = s.tool_result if s.tool_result is not None else s.content
+            if out is not None and str(out).strip():
+                seen.setdefault(root[s.index], []).append(str(out))
+    hist, position = [], {}
+    for s in trace.agent_steps():
+        position[s.index] = len(hist)
+        text = "\n".join([s.content or "", *seen.get(s.index, [])]).strip("\n")
+        hist.append({"content": text, "role": s.role if s.role in ("assistant", "user") else "assistant",
+                     "name": s.agent})
+    d: dict[str, Any] = {"question": trace.task, "question_ID": trace.run_id, "ground_truth": trace.ground_truth,
+                         "history": hist, "is_correct": {"success": True, "failure": False}.get(trace.outcome)}
+    gold = item.gold if isinstance(item, AnnotatedTrace) else None
+    if gold is not None and gold.step is not None and gold.step in position:
+        d.update(mistake_agent=gold.agent or "", mistake_step=str(position[gold.step]), mistake_reason=gold.reason)
+    out = from_whowhen(d, name=trace.run_id)
+    t = out.trace if isinstance(out, AnnotatedTrace) else out
+    t.outcome = trace.outcome
+    t.final_answer = trace.final_answer
+    for key in ("agentracer.source", "agentracer.generated"):
+        if key in trace.metadata:
+            t.metadata[key] = copy.deepcopy(trace.metadata[key])
+    t.metadata["transcript_of"] = trace.framework  # the source it was labelled in stays its own (listwise.source_of)
+    if isinstance(out, AnnotatedTrace) and isinstance(item, AnnotatedTrace):
+        out.source, out.fault_type, out.counterfactual = item.source, item.fault_type, item.counterfactual
+        out.gold.method = item.gold.method if item.gold else out.gold.method
+        out.metadata = copy.deepcopy(item.metadata)
+    return out
+
+
+def profile_is_transcript(trace: Trace) -> bool:
+    """Whether ``trace`` is an imported chat transcript (Who&When, or no known framework) rather than a run
+    recorded from an instrumented framework."""
+    return (trace.framework or "").lower() in ("whowhen", "unknown", "")
 
 
 def read_whowhen(path: str | Path) -> AnnotatedTrace | Trace:

@@ -29,7 +29,7 @@ from ..attribution.embedded import DEFAULT_PARAMS
 from ..attribution.listwise import train_params
 from ..trace import AnnotatedTrace
 
-__all__ = ["FRAMEWORK_SET", "GENERATED_SETS", "SHIPPED_ALPHA", "SIMULATED_SET", "TEAM_SET", "main", "rebuild", "shared_data_dir", "simulated_set"]
+__all__ = ["FRAMEWORK_SET", "GENERATED_SETS", "SHIPPED_ALPHA", "SHIPPED_FRAMEWORK_ALPHA", "SIMULATED_SET", "TEAM_SET", "main", "rebuild", "shared_data_dir", "simulated_set"]
 
 _DEFAULT_DATA = ("who_and_when/Algorithm-Generated",)
 # the generated set the framework profile learns from when no --framework-data is given
@@ -41,10 +41,12 @@ FRAMEWORK_SET: dict[str, Any] = {"framework": "all", "domain": "math,code,tools"
 TEAM_SET: dict[str, Any] = {"framework": "autogen", "domain": "web,files,multihop", "n": 20, "seed": 1}
 # the team set is opt-in (--framework-data): trained on, it made Who&When fall further below its floors (issue 14)
 GENERATED_SETS: tuple[dict[str, Any], ...] = (FRAMEWORK_SET,)
-# the per-source weighting the shipped file is trained with: 0 (every trace counts the same). With 1.0 (every
-# source counts the same) the framework profile drops the faulty coder out of the top-3 on the hand-made team
-# trace of tests/test_confidence.py and blames the opening plan; issue 14, BENCHMARKS.md
-SHIPPED_ALPHA = 0.0
+# the per-source weighting the shipped file is trained with. The default profile: 1 (every source counts the
+# same, so Who&When's 126 transcripts and each generated system weigh alike). The framework profile: 0 (every
+# trace counts the same): with 1 it blames the opening plan on the hand-made team trace of tests/test_confidence.py
+# (issue 14, BENCHMARKS.md)
+SHIPPED_ALPHA = 1.0
+SHIPPED_FRAMEWORK_ALPHA = 0.0
 SIMULATED_SET: dict[str, Any] = {"seeds": (100, 101), "n_tasks": 40, "prefix": "train"}
 
 
@@ -69,15 +71,23 @@ def rebuild(
     simulated: bool = True,
     union: bool = False,
     alpha: float | None = None,
+    keep_framework_profile: str | Path | None = None,
+    framework_alpha: float | None = None,
 ) -> Path:
     """Retrain and write the params: the default profile on ``data`` (default: Who&When Algorithm-Generated in
     ``../shared/data``), or with ``union`` on ``data`` plus the generated sets; the framework profile (unless
     ``framework_profile`` is false) on ``data`` plus ``framework_data`` (default: the :data:`GENERATED_SETS`
     generated now, which needs the framework extras; ``PATH::NAME`` names a set in ``trained_on``) plus, if
     ``simulated``, the labelled failures of the simulated refinement pipelines (:data:`SIMULATED_SET`).
-    ``alpha`` is the per-source weighting exponent (default :data:`SHIPPED_ALPHA`, what the shipped file uses)."""
+    ``alpha`` is the per-source weighting exponent (default :data:`SHIPPED_ALPHA`, what the shipped file uses).
+    With ``union`` the generated runs join the default profile *as transcripts*
+    (:func:`~agentracer.formats.whowhen.as_transcript`), the form of the traces that profile answers.
+    ``keep_framework_profile`` (a parameter file) copies that file's framework profile instead of retraining it;
+    ``framework_alpha`` is that profile's weighting exponent (default: ``alpha``)."""
     a = SHIPPED_ALPHA if alpha is None else alpha
+    fa = (SHIPPED_FRAMEWORK_ALPHA if alpha is None else a) if framework_alpha is None else framework_alpha
     from ..formats import load_annotated
+    from ..formats.whowhen import as_transcript
 
     paths = [Path(p) for p in data] if data else [shared_data_dir() / d for d in _DEFAULT_DATA]
     items: list[AnnotatedTrace] = []
@@ -104,11 +114,21 @@ def rebuild(
                 gen.extend(load_annotated(p))
             if not gen:
                 raise ValueError(f"no annotated traces found in {', '.join(map(str, gpaths))}")
-            sim = _simulated_set() if simulated else []
-        params = (train_params(items + gen, sources=names + gnames, alpha=a) if union
-                  else train_params(items, sources=names, alpha=a))
-        prof = train_params(items + gen + sim, sources=names + gnames + ([_simulated_name()] if sim else []), alpha=a)
-        params["profiles"] = {"framework": {k: prof[k] for k in ("modes", "trained_on", "n_traces")}}
+            sim = _simulated_set() if simulated and not keep_framework_profile else []
+        if union:  # the default profile reads imported transcripts: it learns the generated runs as transcripts
+            seen = [as_transcript(g) for g in gen]
+            params = train_params(items + seen, sources=names + [f"{g} (as transcripts)" for g in gnames], alpha=a)
+        else:
+            params = train_params(items, sources=names, alpha=a)
+        if keep_framework_profile:
+            old = json.loads(Path(keep_framework_profile).read_text(encoding="utf-8"))
+            if not (old.get("profiles") or {}).get("framework"):
+                raise ValueError(f"{keep_framework_profile} has no framework profile to keep")
+            params["profiles"] = {"framework": old["profiles"]["framework"]}
+        else:
+            prof = train_params(items + gen + sim, sources=names + gnames + ([_simulated_name()] if sim else []),
+                                alpha=fa)
+            params["profiles"] = {"framework": {k: prof[k] for k in ("modes", "trained_on", "n_traces")}}
     out = Path(out) if out else DEFAULT_PARAMS
     out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     return out
@@ -205,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source-weighting", type=float, default=None, metavar="ALPHA",
                     help=f"per-source weighting exponent: each trace weighs n_source**-ALPHA (default {SHIPPED_ALPHA}, "
                     "the shipped file's; 1 = every source counts the same)")
+    ap.add_argument("--framework-source-weighting", type=float, default=None, metavar="ALPHA",
+                    help="the framework profile's exponent (default: --source-weighting if given, else "
+                    f"{SHIPPED_FRAMEWORK_ALPHA}, the shipped file's)")
+    ap.add_argument("--keep-framework-profile", metavar="PARAMS",
+                    help="copy the framework profile of this parameter file (e.g. the shipped one) instead of retraining it")
     ap.add_argument("--out", help=f"where to write (default: the shipped {DEFAULT_PARAMS.name} in agentracer.attribution)")
     args = ap.parse_args(argv)
     if not args.rebuild:
@@ -212,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         path = rebuild(args.data, args.out, args.framework_data, not args.no_framework_profile, not args.no_simulated,
-                       union=args.union, alpha=args.source_weighting)
+                       union=args.union, alpha=args.source_weighting,
+                       keep_framework_profile=args.keep_framework_profile,
+                       framework_alpha=args.framework_source_weighting)
     except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from ...trace import Trace
 from .agents import agent_rows
 from .consistency import consistency_columns
-from .names import _BASE_FEATURES, _CONTEXTS, _CUES, TRANSFER_GROUPS, TraceFeatures
+from .evidence import evidence_columns
+from .names import _BASE_FEATURES, _CONTEXTS, _CUES, EVIDENCE_GROUP, TRANSFER_GROUPS, TraceFeatures
 from .outcomes import outcome_provenance_columns
 from .provenance import answer_columns, final_value_columns, ground_truth_columns, new_facts
 from .roles import role_columns
@@ -36,6 +37,7 @@ from .text import (
 from .view import StepView, at, first, flags, read_steps
 
 Columns = dict[str, list[float]]
+DRIFT_MIN_WORDS = 3
 
 
 @dataclass
@@ -77,6 +79,7 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
         **consistency_columns(v),
         **r_cols,
         **(outcome_provenance_columns(v, final_tok) if TRANSFER_GROUPS else {}),
+        **(evidence_columns(v) if EVIDENCE_GROUP else {}),
     }
     rows = [[cols[name][i] for name in _BASE_FEATURES] for i in range(v.n)]
     _cross_with_context(rows, v, marks)
@@ -199,9 +202,11 @@ def content_columns(v: StepView) -> tuple[StepMarks, Columns]:
 
 
 def _task_drift(v: StepView) -> float:
-    """How much of the task's vocabulary the first step (minus a verbatim copy of the task) leaves out."""
+    """How much of the task's vocabulary the first step (minus a verbatim copy of the task) leaves out; 0 when
+    the task has fewer than :data:`DRIFT_MIN_WORDS` words of four letters or more (nothing to leave out: "What is
+    17 * 23?" has one, and a plan that answers it without the word "what" has not drifted)."""
     task_words = set(_WORD4.findall(v.task.lower()))
-    if task_words and not v.tool[0]:
+    if len(task_words) >= DRIFT_MIN_WORDS and not v.tool[0]:
         rest = v.lows[0].replace(v.task.lower(), " ") if v.task else v.lows[0]
         return 1.0 - len(task_words & set(_WORD4.findall(rest))) / len(task_words)
     return 0.0
