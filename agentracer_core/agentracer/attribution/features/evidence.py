@@ -55,6 +55,7 @@ _OWN = 2  # ... and how many of them
 _CAP_EACH = 4000  # characters of each nested tool result that the evidence keeps
 # what a sentence states as a value: the words after "is", "are", "was", "equals", "=" or ":"
 _CLAIM = re.compile(r"(?:\b(?:is|are|was|were|equals)\b|=|:)[ \t]+([^\n.;,!?]{1,60})")
+_CLAIM_WORDS = ("is", "are", "was", "were", "equals")
 _DATA_LINE = re.compile(r"^\s*[-*]?\s*([\w ()'/%#.-]{1,40}):\s*[^:]{0,80}$")
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{3,80})[\"”']")
 _FILE = re.compile(r"\b[\w-]+\.(?:csv|xlsx?|json|txt|pdf|docx?|pptx?|md|py|zip|jsonl|tsv|xml|html?)\b", re.I)
@@ -93,23 +94,34 @@ def _claims(text: str) -> str:
     a page, a table or a record shows them), unless the key is an answer or a result."""
     out = []
     for line in text.splitlines():
-        m = _DATA_LINE.match(line)
+        if ":" not in line and "=" not in line and not any(w in line for w in _CLAIM_WORDS):
+            continue  # nothing stated as a value on this line (the same test as _CLAIM's, cheaper)
+        m = _DATA_LINE.match(line) if ":" in line else None
         if m and not _has(m.group(1).lower(), ("answer", "result", "total", "output", "conclusion")):
             continue
         out.extend(_CLAIM.findall(line))
     return " ; ".join(out)
 
 
-def _number(x: str) -> re.Pattern[str]:
-    """``x`` written as a number of its own (not a part of a longer one)."""
-    return re.compile(r"(?<![\d.])" + re.escape(x) + r"(?![\d])")
+def _occurs(text: str, x: str, lo: int, hi: int) -> bool:
+    """Whether the number ``x`` is written in ``text[lo:hi]`` as a number of its own: not inside a longer one
+    (no digit or point before it, no digit after it). Plain searches, so a long text costs little."""
+    pos = text.find(x, lo, hi)
+    while pos >= 0:
+        before = text[pos - 1] if pos > 0 else " "
+        end = pos + len(x)
+        after = text[end] if end < len(text) else " "
+        if not (before.isdigit() or before == ".") and not after.isdigit():
+            return True
+        pos = text.find(x, pos + 1, hi)
+    return False
 
 
 def _holds(src: str, src_nums: set[str], x: str) -> bool:
     """Whether the observation ``src`` (lower case) holds the value ``x``: a number as parsed, or as written (a
     table row ``9981,8057`` holds 8057), a name as a substring."""
     if x[:1].isdigit() or x[:1] == "-":
-        return x in src_nums or _number(x).search(src) is not None
+        return x in src_nums or _occurs(src, x, 0, len(src))
     return x in src
 
 
@@ -145,12 +157,12 @@ def evidence_columns(v: StepView) -> Columns:
     seen_nums = set(_num_set(task_low))
 
     def seen(i: int, x: str) -> bool:  # does the task or a step before i hold the value x?
+        lo = max(0, ends[i] - SEEN_LOOKBACK)
         if x[:1].isdigit() or x[:1] == "-":
             if x in seen_nums:
                 return True
-            return _number(x).search(seen_text, max(0, ends[i] - SEEN_LOOKBACK), ends[i]) is not None or (
-                _number(x).search(task_low) is not None)
-        return seen_text.find(x, max(0, ends[i] - SEEN_LOOKBACK), ends[i]) >= 0 or x in task_low
+            return _occurs(seen_text, x, lo, ends[i]) or _occurs(task_low, x, 0, len(task_low))
+        return seen_text.find(x, lo, ends[i]) >= 0 or x in task_low
 
     unsourced = [False] * n
     new_claim = [False] * n  # states a value that nothing earlier in the run (nor the task) holds
@@ -187,7 +199,9 @@ def evidence_columns(v: StepView) -> Columns:
                 nums = {x for x in _num_set(code) if len(x.lstrip("-").replace(".", "")) >= 2}
                 code_unseen[i] = any(not seen(i, x) for x in nums)
             q_unseen[i] = any(not seen(i, q) for q in quoted if len(q) >= 3)
-        seen_nums |= _num_set(ev[i])
+        seen_nums |= v.step_nums[i]
+        if own[i]:
+            seen_nums |= _num_set(own[i])
     mismatch, reply_failed, reply_new = _handoffs(v, ev, new_claim)
     return {
         "unsourced_value": flags(unsourced),
@@ -211,8 +225,10 @@ def _handoffs(v: StepView, ev: list[str], new_claim: list[bool]) -> tuple[list[b
     n, nt = v.n, v.nt
     does: dict[int, set[str]] = {}
     for i in range(1, n):  # what each agent does: its steps, leaving out what it says it cannot do
-        kept = [x for x in _SENTENCE.split(ev[i]) if not _has(x, _CANNOT)]
-        does.setdefault(v.agent_idx[i], set()).update(_kinds("\n".join(kept)))
+        text = ev[i]
+        if _has(text, _CANNOT):
+            text = "\n".join(x for x in _SENTENCE.split(text) if not _has(x, _CANNOT))
+        does.setdefault(v.agent_idx[i], set()).update(_kinds(text))
     names = [a.lower() for a in v.agents]
     mismatch = [False] * n
     failed = [False] * n
