@@ -310,3 +310,58 @@ def test_leave_one_out_matrix_with_floors_and_calibration(small_set: Path, tmp_p
     assert {"a", "b", "distance_limit"} <= set(doc) and doc["n"] == 12 + 24 + 16
     r = runner.invoke(app, ["eval", "--leave-one-out", str(a)])
     assert r.exit_code == 2 and "at least 2" in r.output
+
+
+def _recorded_item(k: int) -> AnnotatedTrace:
+    """A recorded run: the searcher's call nests a tool result, the writer misreads it (gold: step 3)."""
+    t = Trace(run_id=f"rec-{k}", task="How tall is Mount Quinis?", framework="langgraph", outcome="failure")
+    t.add_step(Step(index=0, agent="lead", content="Plan: the searcher looks it up, the writer answers."))
+    s = t.add_step(Step(index=0, agent="searcher", content="Searching."))
+    t.add_step(Step(index=0, agent="searcher", kind="tool_call", role="tool", parent=s.index, tool_name="search",
+                    tool_args={"q": "Mount Quinis"}, tool_result="Mount Quinis: 4,812 m"))
+    t.add_step(Step(index=0, agent="writer", content="The page says Mount Quinis is 4,218 m tall."))
+    t.metadata["agentracer.generated"] = {"domain": "web", "system": "pair"}
+    return AnnotatedTrace(t, Attribution("writer", 3, reason="misread"), source="injection",
+                          fault_type="fabricated_fact")
+
+
+def test_as_transcript_folds_tool_results_and_moves_the_gold_step() -> None:
+    from agentracer.attribution.listwise import source_of
+    from agentracer.formats.whowhen import as_transcript, profile_is_transcript
+
+    item = _recorded_item(0)
+    seen = as_transcript(item)
+    t = seen.trace
+    assert profile_is_transcript(t) and t.metadata["transcript_of"] == "langgraph"
+    assert [s.agent for s in t.steps] == ["lead", "searcher", "writer"]  # one message per agent step
+    assert "4,812 m" in t.steps[1].content and t.steps[1].content.startswith("Searching.")
+    assert seen.gold.agent == "writer" and seen.gold.step == 2  # step 3 of the recording is message 2
+    assert (seen.source, seen.fault_type, seen.gold.reason) == ("injection", "fabricated_fact", "misread")
+    assert source_of(seen) == source_of(item) == "generated:langgraph:pair"  # still its own source
+    assert t.outcome == "failure" and t.task == item.trace.task
+    assert as_transcript(seen) is seen  # a transcript is left as it is
+    assert item.trace.steps[2].parent == 1  # the recording is not changed
+
+
+def test_leave_one_out_matched_views_train_transcript_cells_on_transcripts(small_set: Path) -> None:
+    """With views matched, the cell that scores Who&When (transcripts) is trained on the recorded source seen as
+    transcripts; the cell that scores the recorded source is trained on Who&When as it is. With views as-is,
+    every cell is trained on the sources as loaded."""
+    from agentracer.evaluation.crosssys import leave_one_out
+
+    ww, _ = load_items(small_set)
+    rec = [EvalItem(_recorded_item(k), file=f"rec{k}.json") for k in range(6)]
+    seen: list[set[str]] = []
+
+    class Frameworks(Spy):
+        def fit(self, items: list[AnnotatedTrace]) -> Spy:
+            seen.append({it.trace.framework for it in items})
+            return Spy()
+
+    leave_one_out([("ww", ww), ("rec", rec)], "spy", factory=Frameworks)
+    assert seen == [{"whowhen"}, {"whowhen"}]  # ww's cell: rec as transcripts; rec's cell: ww as it is
+    seen.clear()
+    leave_one_out([("ww", ww), ("rec", rec)], "spy", factory=Frameworks, views="as-is")
+    assert seen == [{"langgraph"}, {"whowhen"}]
+    with pytest.raises(ValueError, match="views"):
+        leave_one_out([("ww", ww), ("rec", rec)], "spy", factory=Frameworks, views="both")
