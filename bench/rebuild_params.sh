@@ -12,6 +12,9 @@
 #   OUT is where the parameters go (default: a file in WORKDIR; pass the shipped
 #   agentracer_core/agentracer/attribution/embedded_params.json to replace it).
 # Generating all sets takes about 20-30 minutes on a 2-core machine; the fit about 1-2 minutes.
+# The Platt map it writes to WORKDIR/calibration.json is not shipped as is: fitted on the other sources it did worse
+# than the raw probability (BENCHMARKS.md), so attribution/calibration.json ships a=1, b=0 with this run's distance
+# limit and the fitted map recorded beside it.
 set -euo pipefail
 W=${1:-/tmp/xsys-sources}
 OUT=${2:-$W/params_rebuilt.json}

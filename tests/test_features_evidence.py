@@ -115,3 +115,20 @@ def test_code_that_computes_with_a_number_nothing_gave() -> None:
     assert _at(t, c["code_unseen_number"]) == [1] and _at(t, c["first_code_unseen_number"]) == [1]
     t.steps[1].content = "The coder multiplies 17 by 32, as in ```python blocks``` (prose, not code)."
     assert _at(t, _cols(t)["code_unseen_number"]) == []
+
+
+def test_numbers_with_thousands_separators_are_whole_values() -> None:
+    """"is 1,520 EUR" states 1520 (not "1"), checked against the tool's "1,250 EUR". A decimal point still ends a
+    claim ("is 3.75" states 3, too short to count): reading decimals whole lowered Who&When's CV (BENCHMARKS.md)."""
+    t = Trace(run_id="sep", task="Order 3 units of the Q-200 pump. What is the total price in EUR?",
+              framework="langgraph", outcome="failure")
+    t.add_step(Step(index=0, agent="planner", content="Plan: the fetcher looks the unit price up."))
+    f = t.add_step(Step(index=0, agent="fetcher", content="The catalogue says the unit price is 1,520 EUR."))
+    t.add_step(Step(index=0, agent="fetcher", kind="tool_call", role="tool", parent=f.index, tool_name="price",
+                    tool_args={"item": "Q-200"}, tool_result="Q-200 pump | unit price: 1,250 EUR"))
+    t.add_step(Step(index=0, agent="analyst", content="The unit price is 1,520 EUR, so the mean is 3.75 per day."))
+    c = _cols(t)
+    assert _at(t, c["unsourced_value"]) == [1]  # the analyst read the fetcher's 1,520: no observation of its own
+    assert _at(t, c["new_claim"]) == [1]  # 1,520 is new at the fetcher, seen by the analyst; "3.75" states "3"
+    t.steps[1].content = "The catalogue says the unit price is 1,250 EUR."
+    assert _at(t, _cols(t)["unsourced_value"]) == []

@@ -104,6 +104,16 @@ _REASONS = {
     "unit_slip": "it converts one of the task's units with the wrong factor",
     "percent_slip": "it uses a percentage from the task as a plain number",
     "rounding_slip": "its final answer ignores the rounding the task asks for",
+    "unsourced_value": "it states a value that what it had just read does not hold",
+    "first_unsourced": "it is the first step that states a value its source does not hold",
+    "new_claim": "it states a value that nothing earlier in the run supports",
+    "first_new_claim": "it is the first step that states a value nothing earlier supports",
+    "quoted_unseen": "it quotes a name or file that nothing earlier mentioned",
+    "first_quoted_unseen": "it quotes a name or file that nothing earlier mentioned",
+    "code_unseen_number": "its code computes with a number that nothing earlier gave",
+    "first_code_unseen_number": "its code computes with a number that nothing earlier gave",
+    "handoff_mismatch": "it hands the work to an agent that never does that kind of action",
+    "reply_new_claim": "it hands the work to an agent that then answers with a value from nowhere",
 }
 
 

@@ -35,9 +35,6 @@ def ece(probs: Sequence[float], correct: Sequence[float]) -> float:
     return sum(r["n"] / n * abs(r["confidence"] - r["accuracy"]) for r in reliability(probs, correct) if r["n"])
 
 
-_MAX_STEP = 2.0
-
-
 def _logit(p: float) -> float:
     q = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(q / (1 - q))
@@ -51,13 +48,26 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def fit_platt(probs: Sequence[float], correct: Sequence[float], l2: float = 1e-3, iters: int = 50) -> dict[str, float]:
-    """``a, b`` of ``sigmoid(a * logit(p) + b)`` by Newton's method on the log-likelihood (a little L2)."""
+def fit_platt(probs: Sequence[float], correct: Sequence[float], l2: float = 1e-3, iters: int = 100) -> dict[str, float]:
+    """``a, b`` of ``sigmoid(a * logit(p) + b)``: Newton's method on the penalised log-likelihood (a little L2
+    towards ``a = 1, b = 0``), each step halved until the objective falls, so that nearly separable sets (many
+    raw probabilities of 0 or 1) neither overflow nor stall away from the optimum."""
     xs = [_logit(p) for p in probs]
+    ys = list(correct)
+
+    def loss(a: float, b: float) -> float:
+        total = 0.0
+        for x, y in zip(xs, ys, strict=True):
+            z = a * x + b
+            # log(1 + e^z) - y * z, computed without overflow
+            total += (z if z > 0 else 0.0) + math.log1p(math.exp(-abs(z))) - y * z
+        return total + 0.5 * l2 * ((a - 1.0) ** 2 + b * b)
+
     a, b = 1.0, 0.0
+    f = loss(a, b)
     for _ in range(iters):
         ga = gb = haa = hab = hbb = 0.0
-        for x, y in zip(xs, correct, strict=True):
+        for x, y in zip(xs, ys, strict=True):
             q = _sigmoid(a * x + b)
             ga += (q - y) * x
             gb += q - y
@@ -74,11 +84,18 @@ def fit_platt(probs: Sequence[float], correct: Sequence[float], l2: float = 1e-3
             break
         da = (hbb * ga - hab * gb) / det
         db = (haa * gb - hab * ga) / det
-        big = max(abs(da), abs(db))
-        if big > _MAX_STEP:  # a nearly separable set: keep Newton from flying off (damped step)
-            da, db = da * _MAX_STEP / big, db * _MAX_STEP / big
-        a, b = a - da, b - db
-        if abs(da) + abs(db) < 1e-9:
+        t = 1.0
+        for _ in range(40):
+            f_new = loss(a - t * da, b - t * db)
+            if f_new <= f:
+                break
+            t *= 0.5
+        else:
+            break
+        a, b, step = a - t * da, b - t * db, t * (abs(da) + abs(db))
+        done = f - f_new < 1e-10 * max(1.0, abs(f)) or step < 1e-9
+        f = f_new
+        if done:
             break
     return {"a": round(a, 6), "b": round(b, 6)}
 

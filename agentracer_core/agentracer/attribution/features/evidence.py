@@ -4,12 +4,11 @@ and whether a hand-off asks an agent for an action that agent never does.
 These read the steps the way a reviewer checks a report against its source, so they need no knowledge of
 the task's domain or of the system's names:
 
-- ``unsourced_value``: a step that speaks after an observation (its own tool results, the tool or executor
-  outputs since its own last message, or that message, e.g. a page it opened, within the last :data:`_LOOK`
-  steps) states as a value (after "is", "equals", "="
-  or ":") a number of two digits or more, or a proper name, that neither the task nor that observation holds. ``misattributed`` is the
-  same value seen elsewhere earlier in the run (taken from the wrong place); ``first_unsourced`` marks the
-  first such step.
+- ``unsourced_value``: a step states as a value (after "is", "equals", "=" or ":") a number of two digits or
+  more, or a proper name, that neither the task nor what it had just read holds: its own tool results, and
+  within the last :data:`_LOOK` steps its own last :data:`_OWN` messages (e.g. a page it opened) and the tool
+  or executor outputs since. ``misattributed`` is such a value written somewhere earlier in the run (taken
+  from the wrong place); ``first_unsourced`` marks the first such step.
 - ``new_claim``: a step states as a value something that nothing earlier in the run (nor the task) holds,
   with or without an observation to read it from (a worker that answers from memory); ``first_new_claim``
   (from the second step: the opening plan states what it states).
@@ -19,7 +18,8 @@ the task's domain or of the system's names:
   any earlier step holds (``17 * 32`` for a task about 17 and 23); ``first_code_unseen_number``.
 - ``handoff_mismatch``: a step addresses the agent that speaks next and asks for a kind of action (web,
   files, code, execution) that this agent never performs anywhere in the run, while it performs others;
-  ``reply_failed``: the addressed agent's reply reports a failure or an empty result.
+  ``reply_failed``: the addressed agent's reply reports a failure or an empty result; ``reply_new_claim``: that
+  reply states a value that nothing earlier holds (asked someone who could not know, who answered anyway).
 
 An agent's kinds of action come from its own steps (what it says and the tools it calls), never from its
 name, so a team whose roles are named differently is read the same way.
@@ -54,7 +54,9 @@ _LOOK = 12  # how far back (in steps) a step's own earlier messages still count 
 _OWN = 2  # ... and how many of them
 _CAP_EACH = 4000  # characters of each nested tool result that the evidence keeps
 # what a sentence states as a value: the words after "is", "are", "was", "equals", "=" or ":"
-_CLAIM = re.compile(r"(?:\b(?:is|are|was|were|equals)\b|=|:)[ \t]+([^\n.;,!?]{1,60})")
+# (a comma between two digits belongs to the number: "is 1,520 EUR"; a decimal point still ends the claim, "is
+# 3.75" states 3: reading decimals whole was measured and lowered Who&When 5-fold CV to 67.5 / 48.1, BENCHMARKS.md)
+_CLAIM = re.compile(r"(?:\b(?:is|are|was|were|equals)\b|=|:)[ \t]+((?:[^\n.;,!?]|(?<=\d),(?=\d)){1,60})")
 _CLAIM_WORDS = ("is", "are", "was", "were", "equals")
 _DATA_LINE = re.compile(r"^\s*[-*]?\s*([\w ()'/%#.-]{1,40}):\s*[^:]{0,80}$")
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{3,80})[\"”']")
