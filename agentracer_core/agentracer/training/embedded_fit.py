@@ -1,17 +1,19 @@
-"""Rebuilding the embedded attributor's shipped parameters (``embedded_params.json``).
+"""Rebuilding the embedded attributor's parameters (``embedded_params.json``).
 
-The default profile learns from Who&When Algorithm-Generated (under :func:`shared_data_dir`); the
-``framework`` profile from the union of those transcripts and the sets that the annotation pipeline
-generates and labels now (:data:`GENERATED_SETS`: the four frameworks' task runs, :data:`FRAMEWORK_SET`; the
-orchestrator-led MagenticOne team runs, :data:`TEAM_SET`, only when passed with ``--framework-data``) plus the labelled failures of the simulated
-refinement pipelines (:data:`SIMULATED_SET`), each trace weighted by the size of its source
-(:func:`agentracer.attribution.listwise.source_weights`) so that no source dominates. ``--union`` trains the
-default profile on the union too (tried in issue 14 and not shipped: see BENCHMARKS.md). With
-``--no-framework-profile`` nothing is generated.
-One command::
+**The shipped file** comes from ``bench/rebuild_params.sh`` (issue 14): the default profile learns from Who&When
+Algorithm-Generated plus seven generated systems *seen as transcripts* (``--union``;
+:func:`agentracer.formats.whowhen.as_transcript`), every source weighted alike (:data:`SHIPPED_ALPHA`); the
+``framework`` profile from Who&When plus the same sets as recorded plus the labelled failures of the simulated
+refinement pipelines (:data:`SIMULATED_SET`), every trace weighted alike (:data:`SHIPPED_FRAMEWORK_ALPHA`). The
+script names each generating command, so the sets (and the file) can be made again.
+
+This module's own defaults are smaller: without ``--framework-data`` it generates :data:`GENERATED_SETS` (the
+four frameworks' task runs, :data:`FRAMEWORK_SET`) on the spot; :data:`TEAM_SET` is the orchestrator-led
+MagenticOne team, passed with ``--framework-data``. Without ``--union`` the default profile learns from Who&When
+only; with ``--no-framework-profile`` nothing is generated. One command::
 
     python -m agentracer.training.embedded_fit --rebuild [--data DIR ...] [--framework-data PATH ...] \\
-        [--no-simulated] [--no-framework-profile] [--out PATH]
+        [--union] [--no-simulated] [--no-framework-profile] [--keep-framework-profile PARAMS] [--out PATH]
 
 Training needs numpy (``pip install 'agentracer[embedded]'``); the learner is
 :func:`agentracer.attribution.listwise.train_params`.
@@ -39,7 +41,7 @@ FRAMEWORK_SET: dict[str, Any] = {"framework": "all", "domain": "math,code,tools"
 # benchmark runs seeds 0-4 with task prefix "t" (none of its questions is among these)
 # the orchestrator-led team (AutoGen MagenticOneGroupChat, web / file / multi-hop tasks; about 2 in 3 runs labelled)
 TEAM_SET: dict[str, Any] = {"framework": "autogen", "domain": "web,files,multihop", "n": 20, "seed": 1}
-# the team set is opt-in (--framework-data): trained on, it made Who&When fall further below its floors (issue 14)
+# the team set is opt-in here (--framework-data); bench/rebuild_params.sh passes it and the other systems
 GENERATED_SETS: tuple[dict[str, Any], ...] = (FRAMEWORK_SET,)
 # the per-source weighting the shipped file is trained with. The default profile: 1 (every source counts the
 # same, so Who&When's 126 transcripts and each generated system weigh alike). The framework profile: 0 (every
