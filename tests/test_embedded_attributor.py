@@ -464,3 +464,26 @@ def test_bad_parameter_files_give_clear_errors(tmp_path: Path) -> None:
         get_attributor(f"embedded:{other}")
     with pytest.raises(ValueError, match="rebuild"):
         EmbeddedAttributor(params_path=other).attribute(handmade_trace())
+
+
+def test_the_person_who_asked_is_never_a_candidate(whowhen_dir: Path) -> None:
+    """A transcript that opens with the user's request (role "human", as many exports do) is read as the same run
+    without it: same features, the same answer one index later; a "user" agent that does work stays a candidate."""
+    from agentracer.attribution.features.steps import candidate_steps
+    from agentracer.formats.whowhen import from_whowhen, to_whowhen
+
+    item = load_annotated(sorted(whowhen_dir.glob("*.json"))[0])[0]
+    d = to_whowhen(item)
+    d2 = dict(d, history=[{"content": item.trace.task, "role": "human"}] + d["history"],
+              mistake_step=str(int(d["mistake_step"]) + 1))
+    asked = from_whowhen(d2).trace
+    assert asked.steps[0].agent == "human" and candidate_steps(asked) == asked.steps[1:]
+    a, b = EmbeddedAttributor().attribute(item.trace), EmbeddedAttributor().attribute(asked)
+    assert (b.agent, b.step) == (a.agent, a.step + 1) and b.confidence == a.confidence
+    assert [c["step"] for c in b.candidates] == [c["step"] + 1 for c in a.candidates]
+    # a "user" message that repeats the task is the request; an AI user's instruction is work
+    t = Trace(run_id="u", task="Plan a trip to Oulo.", framework="camel", outcome="failure")
+    t.add_step(Step(index=0, agent="user", content="Plan a trip to Oulo."))
+    t.add_step(Step(index=0, agent="user", content="Instruction: book the train for Monday."))
+    t.add_step(Step(index=0, agent="assistant", content="Booked the Monday train."))
+    assert [s.index for s in candidate_steps(t)] == [1, 2]

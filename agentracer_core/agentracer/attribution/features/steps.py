@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ...trace import Trace
+from ...trace import Step, Trace, normalize_agent
 from .agents import agent_rows
 from .consistency import consistency_columns
 from .evidence import evidence_columns
@@ -61,7 +61,7 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
     ``ground_truth`` (w/ G) adds the features that compare steps with the expected answer; without it
     those columns are zero. Never raises on odd content (empty steps, no agents, no tools).
     """
-    cands = trace.agent_steps()
+    cands = candidate_steps(trace)
     if not cands:
         return TraceFeatures([], [], [], [], [])
     v = read_steps(trace, cands)
@@ -84,6 +84,27 @@ def extract(trace: Trace, ground_truth: str | None = None) -> TraceFeatures:
     rows = [[cols[name][i] for name in _BASE_FEATURES] for i in range(v.n)]
     _cross_with_context(rows, v, marks)
     return TraceFeatures(cands, rows, v.agents, v.agent_idx, agent_rows(v, marks, origin, r_scores))
+
+
+_TASK_GIVERS = frozenset({"human"})  # an agent of this name is the person who asked, never a candidate
+
+
+def candidate_steps(trace: Trace) -> list[Step]:
+    """The steps an attribution may name: the top-level agent steps, less the messages of the person who gave
+    the task (an agent named "human", or a "user" message that repeats the task, as chat transcripts open), so
+    that positions count from the first agent step whether or not an export includes the user's request. A
+    "user" agent that does work (CAMEL's AI user, whose messages are instructions) stays a candidate."""
+    steps = trace.agent_steps()
+    task = " ".join((trace.task or "").split()).lower()[:200]
+
+    def gives_task(s: Step) -> bool:
+        who = normalize_agent(s.agent)
+        if who in _TASK_GIVERS:
+            return True
+        return who == "user" and bool(task) and task in " ".join((s.content or "").split()).lower()
+
+    kept = [s for s in steps if not gives_task(s)]
+    return kept or steps
 
 
 def position_columns(v: StepView) -> Columns:
