@@ -179,3 +179,21 @@ def test_a_trace_far_from_the_training_data_is_flagged() -> None:
     att = model.attribute(odd)
     assert att.metadata["far_from_training"] and att.low_confidence
     assert "far from the training data" in att.metadata["note"]
+
+
+def test_an_answer_backed_by_position_alone_is_not_explained() -> None:
+    """The opening step or the last long message is where faults often are, not evidence of one: an answer whose
+    strongest cues are positions only is not "explained" (so it is flagged), one with a content cue is."""
+    from agentracer.attribution.features import STEP_FEATURES, TraceFeatures
+
+    att = EmbeddedAttributor()
+    names = ["pos0", "last_substantive", "unsourced_value"]
+    mode = {"step": {"features": names, "w": [1.0, 1.0, 1.0], "mu": [0.0] * 3, "sd": [1.0] * 3}}
+    att._cols[id(mode)] = [STEP_FEATURES.index(n) for n in names]
+    row = [0.0] * len(STEP_FEATURES)
+    row[STEP_FEATURES.index("pos0")] = 1.0
+    feats = TraceFeatures([Step(index=0, agent="planner", content="Plan.")], [row], ["planner"], [0])
+    reason, explained = att._reason(feats, 0, mode)
+    assert "initial plan" in reason and explained is False
+    row[STEP_FEATURES.index("unsourced_value")] = 1.0
+    assert att._reason(feats, 0, mode)[1] is True

@@ -117,6 +117,11 @@ _REASONS = {
 }
 
 
+# cues of position only (see EmbeddedAttributor._reason)
+_POSITIONAL = frozenset({"pos0", "last_substantive", "last_subst_x_terminated"})
+_EXPLAINING = 3  # the strongest cues behind an answer that may explain it
+
+
 def profile_of(trace: Trace) -> str:
     """``"framework"`` for a trace recorded from an instrumented framework, else ``"default"`` (a chat
     transcript imported from elsewhere, :func:`~agentracer.formats.whowhen.profile_is_transcript`)."""
@@ -297,7 +302,10 @@ class EmbeddedAttributor:
                 break
         agent = feats.agents[feats.agent_of_candidate[i]]
         why = "; ".join(seen) if seen else "it ranks highest among the steps"
-        return f"Step {feats.candidates[i].index} by {agent}: {why}.", bool(seen)
+        # a cue of position alone (the opening step, the last long message) is where faults often are, not
+        # evidence of one: such an answer is not "explained" and is flagged low confidence
+        content = any(c not in _POSITIONAL for _, c in contrib[:_EXPLAINING])
+        return f"Step {feats.candidates[i].index} by {agent}: {why}.", content
 
     # ------------------------------------------------------------------ training
     def fit(self, items: list[AnnotatedTrace]) -> EmbeddedAttributor:
