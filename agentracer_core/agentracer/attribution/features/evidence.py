@@ -119,12 +119,13 @@ def _occurs(text: str, x: str, lo: int, hi: int) -> bool:
     return False
 
 
-def _holds(src: str, src_nums: set[str], x: str) -> bool:
-    """Whether the observation ``src`` (lower case) holds the value ``x``: a number as parsed, or as written (a
-    table row ``9981,8057`` holds 8057), a name as a substring."""
+def _holds(src: str, src_nums: set[str], x: str, lo: int = 0, hi: int | None = None) -> bool:
+    """Whether the observation ``src[lo:hi]`` (lower case; ``src_nums`` its parsed numbers) holds the value ``x``:
+    a number as parsed, or as written (a table row ``9981,8057`` holds 8057), a name as a substring."""
+    hi = len(src) if hi is None else hi
     if x[:1].isdigit() or x[:1] == "-":
-        return x in src_nums or _occurs(src, x, 0, len(src))
-    return x in src
+        return x in src_nums or _occurs(src, x, lo, hi)
+    return src.find(x, lo, hi) >= 0
 
 
 def _kinds(low: str) -> set[str]:
@@ -159,12 +160,7 @@ def evidence_columns(v: StepView) -> Columns:
     seen_nums = set(_num_set(task_low))
 
     def seen(i: int, x: str) -> bool:  # does the task or a step before i hold the value x?
-        lo = max(0, ends[i] - SEEN_LOOKBACK)
-        if x[:1].isdigit() or x[:1] == "-":
-            if x in seen_nums:
-                return True
-            return _occurs(seen_text, x, lo, ends[i]) or _occurs(task_low, x, 0, len(task_low))
-        return seen_text.find(x, lo, ends[i]) >= 0 or x in task_low
+        return _holds(seen_text, seen_nums, x, max(0, ends[i] - SEEN_LOOKBACK), ends[i]) or _holds(task_low, set(), x)
 
     unsourced = [False] * n
     new_claim = [False] * n  # states a value that nothing earlier in the run (nor the task) holds
